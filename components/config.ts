@@ -1,0 +1,343 @@
+/**
+ * Stack configuration: the keys, their defaults, and the translation of raw config strings into typed settings.
+ * `parseStackConfig` is pure (strings in, settings or one ValidationError out) so the program, the tests and an
+ * offline validator share it; `loadStackSettings` reads the running stack's config and calls it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
+import { isClusterName, isResourceGroupName, REGISTRY_ID_FORM } from "./azureIds";
+import {
+    AZURE_ENVIRONMENT_FORM,
+    GUID_FORM,
+    MAX_SECRET_LIFETIME_DAYS,
+    REGISTRY_ROLE_FORM,
+    checkApplicationName,
+    checkAzureEnvironment,
+    checkGuid,
+    checkObjectIds,
+    checkRegistryIds,
+    checkRegistryRole,
+    checkSecretLifetime,
+    checkTenantsDiffer,
+    show,
+    throwIfProblems,
+    type Problem,
+} from "./validation";
+
+/** The Pulumi project name, which is also the config namespace. */
+export const PROJECT = "aks-acr-cross-tenant";
+
+type KeyType = "string" | "integer" | "boolean" | "array";
+
+/** One stack config key: its type, whether it is required, its default and how to describe it. */
+export interface ConfigKeySpec {
+    readonly type: KeyType;
+    readonly required: boolean;
+    /** Default applied when the key is absent (also declared in Pulumi.yaml). */
+    readonly default?: string | number | boolean | readonly string[];
+    /** Holds a credential: read as a secret and never shown in messages. */
+    readonly secret?: boolean;
+    /** Expected form, quoted in validation messages. */
+    readonly form: string;
+}
+
+/**
+ * Every key the program reads. Pulumi.yaml declares the same keys with the same types and defaults; a test keeps
+ * the two in step. Optional string keys default to "" because Pulumi treats a declared key without a default
+ * as required.
+ */
+export const CONFIG_KEYS = {
+    clusterTenantId: { type: "string", required: true, form: `the Entra tenant id of the AKS cluster (tenant A), ${GUID_FORM}` },
+    clusterSubscriptionId: { type: "string", required: true, form: `the subscription id of the AKS cluster, ${GUID_FORM}` },
+    clusterResourceGroup: {
+        type: "string",
+        required: true,
+        form: "a resource group name: 1-90 letters, digits, underscores, hyphens, periods or parentheses, not ending in a period",
+    },
+    clusterName: {
+        type: "string",
+        required: true,
+        form: "an AKS cluster name: 1-63 letters, digits, underscores or hyphens, starting and ending with a letter or digit",
+    },
+    registryTenantId: { type: "string", required: true, form: `the Entra tenant id of the registries (tenant B), ${GUID_FORM}` },
+    registryIds: { type: "array", required: true, form: `a list of registry resource ids: ${REGISTRY_ID_FORM}` },
+    registryRole: { type: "string", required: false, default: "AcrPull", form: REGISTRY_ROLE_FORM },
+    applicationName: {
+        type: "string",
+        required: false,
+        default: "",
+        form: 'the Entra application display name, 1-120 characters (empty means "<clusterName>-acr-pull-<stack>")',
+    },
+    applicationOwners: { type: "array", required: false, default: [], form: `a list of Entra user or service principal object ids, each ${GUID_FORM}` },
+    secretLifetimeDays: { type: "integer", required: false, default: 180, form: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)` },
+    secretRenewBeforeDays: { type: "integer", required: false, default: 30, form: "an integer of at least 1 (days), less than secretLifetimeDays" },
+    azureEnvironment: { type: "string", required: false, default: "public", form: AZURE_ENVIRONMENT_FORM },
+    clusterClientId: {
+        type: "string",
+        required: false,
+        default: "",
+        form: `the client id the deployment signs in to tenant A with (empty means ambient credentials), ${GUID_FORM}`,
+    },
+    clusterClientSecret: {
+        type: "string",
+        required: false,
+        default: "",
+        secret: true,
+        form: "the client secret for clusterClientId, set with `pulumi config set --secret`",
+    },
+    registryClientId: {
+        type: "string",
+        required: false,
+        default: "",
+        form: `the client id the deployment signs in to tenant B with (empty means ambient credentials), ${GUID_FORM}`,
+    },
+    registryClientSecret: {
+        type: "string",
+        required: false,
+        default: "",
+        secret: true,
+        form: "the client secret for registryClientId, set with `pulumi config set --secret`",
+    },
+    useOidc: { type: "boolean", required: false, default: false, form: "true or false: sign in with OIDC workload identity federation (CI)" },
+} as const satisfies Record<string, ConfigKeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** A key's spec, widened so optional fields can be read uniformly. */
+function spec(key: ConfigKey): ConfigKeySpec {
+    return CONFIG_KEYS[key];
+}
+
+/** Raw config as Pulumi hands it to a program: strings, with lists as JSON. Secrets are present but never shown. */
+export type RawStackConfig = Readonly<Partial<Record<string, string>>>;
+
+/** Credentials a deployment uses to sign in to one tenant. Absent client id means ambient credentials. */
+export interface TenantCredentials {
+    readonly clientId?: string;
+    /** Secret-wrapped; present only with a client id. */
+    readonly clientSecret?: pulumi.Output<string>;
+    readonly useOidc: boolean;
+}
+
+/** Typed, validated settings of one stack. */
+export interface StackSettings {
+    readonly stack: string;
+    readonly azureEnvironment: AzureEnvironment;
+    readonly cluster: {
+        readonly tenantId: string;
+        readonly subscriptionId: string;
+        readonly resourceGroupName: string;
+        readonly clusterName: string;
+        readonly credentials: TenantCredentials;
+    };
+    readonly registry: {
+        readonly tenantId: string;
+        readonly registries: readonly RegistryId[];
+        readonly role: RegistryRole;
+        readonly credentials: TenantCredentials;
+    };
+    readonly applicationName: string;
+    readonly applicationOwners: readonly string[];
+    readonly secretLifetimeDays: number;
+    readonly secretRenewBeforeDays: number;
+}
+
+function setCommand(key: ConfigKey, stack: string): string {
+    const { type, secret } = spec(key);
+    const value = type === "array" ? `--path '${key}[0]' <value>` : `${key} <value>`;
+    return `pulumi config set ${secret ? "--secret " : ""}${value.startsWith("--path") ? value : `${PROJECT}:${value}`} --stack ${stack}`;
+}
+
+/** Suggests the closest known key for a typo, by a small edit distance. */
+function closestKey(key: string): string | undefined {
+    const distance = (a: string, b: string): number => {
+        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+        for (let i = 1; i <= a.length; i++) {
+            let previous = row[0];
+            row[0] = i;
+            for (let j = 1; j <= b.length; j++) {
+                const current = row[j];
+                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+                previous = current;
+            }
+        }
+        return row[b.length];
+    };
+    const ranked = Object.keys(CONFIG_KEYS)
+        .map((candidate) => ({ candidate, d: distance(key.toLowerCase(), candidate.toLowerCase()) }))
+        .sort((x, y) => x.d - y.d);
+    return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
+}
+
+/**
+ * Validates raw stack config and returns typed settings. Throws one ValidationError naming every problem.
+ * `secret` wraps secret values (`pulumi.secret` in a program) so they never exist as plain strings downstream.
+ */
+export function parseStackConfig(
+    raw: RawStackConfig,
+    stack: string,
+    secret: (value: string) => pulumi.Output<string> = (value) => pulumi.secret(value),
+): StackSettings {
+    const problems: Problem[] = [];
+    const present = (key: ConfigKey): string | undefined => {
+        const value = raw[key];
+        return value === undefined || value === "" ? undefined : value;
+    };
+    const required = (key: ConfigKey): string => {
+        const value = present(key);
+        if (value === undefined) {
+            problems.push({ key, value: undefined, expected: `${CONFIG_KEYS[key].form}; set it with: ${setCommand(key, stack)}` });
+        }
+        return value ?? "";
+    };
+    const text = (key: ConfigKey): string => present(key) ?? String(spec(key).default ?? "");
+    const list = (key: ConfigKey, isRequired: boolean): unknown[] => {
+        const value = isRequired ? required(key) : present(key);
+        if (value === undefined || value === "") {
+            return [...(spec(key).default as readonly string[] | undefined ?? [])];
+        }
+        try {
+            const parsed: unknown = JSON.parse(value);
+            if (Array.isArray(parsed)) {
+                return parsed;
+            }
+        } catch {
+            // fall through: a plain string where a list belongs
+        }
+        problems.push({ key, value: show(value), expected: `${CONFIG_KEYS[key].form}, as a YAML list; set items with: ${setCommand(key, stack)}` });
+        return [];
+    };
+    const integer = (key: ConfigKey): number => {
+        const value = present(key);
+        if (value === undefined) {
+            return Number(spec(key).default);
+        }
+        if (!/^-?\d+$/.test(value)) {
+            problems.push({ key, value: show(value), expected: CONFIG_KEYS[key].form });
+            return Number.NaN;
+        }
+        return Number(value);
+    };
+    const boolean = (key: ConfigKey): boolean => {
+        const value = present(key);
+        if (value === undefined) {
+            return Boolean(spec(key).default);
+        }
+        if (value !== "true" && value !== "false") {
+            problems.push({ key, value: show(value), expected: CONFIG_KEYS[key].form });
+        }
+        return value === "true";
+    };
+
+    for (const key of Object.keys(raw)) {
+        if (!(key in CONFIG_KEYS)) {
+            const suggestion = closestKey(key);
+            problems.push({
+                key,
+                value: "an unknown key",
+                expected: suggestion ? `a known key; did you mean ${suggestion}?` : `one of the keys in Pulumi.yaml (${Object.keys(CONFIG_KEYS).join(", ")})`,
+            });
+        }
+    }
+
+    const clusterTenantId = required("clusterTenantId");
+    const clusterSubscriptionId = required("clusterSubscriptionId");
+    const resourceGroupName = required("clusterResourceGroup");
+    const clusterName = required("clusterName");
+    const registryTenantId = required("registryTenantId");
+    const registryIdValues = list("registryIds", true);
+    const role = text("registryRole");
+    const applicationName = present("applicationName") ?? `${clusterName}-acr-pull-${stack}`;
+    const owners = list("applicationOwners", false);
+    const secretLifetimeDays = integer("secretLifetimeDays");
+    const secretRenewBeforeDays = integer("secretRenewBeforeDays");
+    const azureEnvironment = text("azureEnvironment");
+    const useOidc = boolean("useOidc");
+
+    if (clusterTenantId) checkGuid("clusterTenantId", clusterTenantId, "a tenant id", problems);
+    if (clusterSubscriptionId) checkGuid("clusterSubscriptionId", clusterSubscriptionId, "a subscription id", problems);
+    if (resourceGroupName && !isResourceGroupName(resourceGroupName)) {
+        problems.push({ key: "clusterResourceGroup", value: show(resourceGroupName), expected: CONFIG_KEYS.clusterResourceGroup.form });
+    }
+    if (clusterName && !isClusterName(clusterName)) {
+        problems.push({ key: "clusterName", value: show(clusterName), expected: CONFIG_KEYS.clusterName.form });
+    }
+    if (registryTenantId) {
+        checkGuid("registryTenantId", registryTenantId, "a tenant id", problems);
+        checkTenantsDiffer(clusterTenantId, registryTenantId, "registryTenantId", problems);
+    }
+    const registries = present("registryIds") === undefined ? [] : checkRegistryIds("registryIds", registryIdValues, problems);
+    checkRegistryRole("registryRole", role, problems);
+    if (clusterName || present("applicationName")) checkApplicationName("applicationName", applicationName, problems);
+    checkObjectIds("applicationOwners", owners, problems);
+    if (!Number.isNaN(secretLifetimeDays) && !Number.isNaN(secretRenewBeforeDays)) {
+        checkSecretLifetime({ lifetime: "secretLifetimeDays", renewBefore: "secretRenewBeforeDays" }, secretLifetimeDays, secretRenewBeforeDays, problems);
+    }
+    checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
+    const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
+    const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
+
+    throwIfProblems(
+        (count) =>
+            `Invalid stack configuration for ${PROJECT} (stack "${stack}"): ${count} problem${count === 1 ? "" : "s"}; nothing was deployed. Fix ${count === 1 ? "it" : "them"} in Pulumi.${stack}.yaml:`,
+        problems,
+    );
+
+    return {
+        stack,
+        azureEnvironment: azureEnvironment as AzureEnvironment,
+        cluster: { tenantId: clusterTenantId, subscriptionId: clusterSubscriptionId, resourceGroupName, clusterName, credentials: clusterCredentials },
+        registry: { tenantId: registryTenantId, registries, role: role as RegistryRole, credentials: registryCredentials },
+        applicationName,
+        applicationOwners: owners as string[],
+        secretLifetimeDays,
+        secretRenewBeforeDays,
+    };
+}
+
+function credentials(
+    tenant: "cluster" | "registry",
+    useOidc: boolean,
+    present: (key: ConfigKey) => string | undefined,
+    stack: string,
+    problems: Problem[],
+    secret: (value: string) => pulumi.Output<string>,
+): TenantCredentials {
+    const idKey = `${tenant}ClientId` as const;
+    const secretKey = `${tenant}ClientSecret` as const;
+    const clientId = present(idKey);
+    const clientSecret = present(secretKey);
+    if (clientId !== undefined) {
+        checkGuid(idKey, clientId, "a client (application) id", problems);
+    }
+    if (clientSecret !== undefined && clientId === undefined) {
+        problems.push({ key: idKey, value: undefined, expected: `the client id that ${secretKey} belongs to; set it with: ${setCommand(idKey, stack)}` });
+    }
+    if (clientSecret !== undefined && useOidc) {
+        // Never echo the secret: say only that it is set.
+        problems.push({ key: secretKey, value: "a secret (value hidden)", expected: "no client secret when useOidc is true: OIDC federation replaces it" });
+    }
+    if (clientId === undefined && useOidc) {
+        problems.push({ key: idKey, value: undefined, expected: `the client id to federate as when useOidc is true; set it with: ${setCommand(idKey, stack)}` });
+    }
+    if (clientId !== undefined && clientSecret === undefined && !useOidc) {
+        problems.push({
+            key: secretKey,
+            value: undefined,
+            expected: `a client secret for ${idKey} (or useOidc: true); set it with: ${setCommand(secretKey, stack)}`,
+        });
+    }
+    return { clientId, clientSecret: clientSecret === undefined ? undefined : secret(clientSecret), useOidc };
+}
+
+/** Reads the running stack's config (every key in this project's namespace) and validates it. */
+export function loadStackSettings(): StackSettings {
+    const prefix = `${PROJECT}:`;
+    const raw: Record<string, string> = {};
+    for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (fullKey.startsWith(prefix)) {
+            raw[fullKey.slice(prefix.length)] = value;
+        }
+    }
+    return parseStackConfig(raw, pulumi.getStack());
+}

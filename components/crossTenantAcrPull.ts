@@ -1,0 +1,222 @@
+/**
+ * The cross-tenant pull grant: a multitenant application and its secret in the cluster's tenant (A), its service
+ * principal in both tenants, and a pull role on every registry in the registry tenant (B). It is Microsoft's
+ * manual procedure for pulling from a registry in another Entra tenant, as one component.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
+import { RoleAssignment } from "@pulumi/azure-native/authorization";
+import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import {
+    CONSENT_REDIRECT_URI,
+    REGISTRY_ROLES,
+    adminConsentUrl,
+    roleDefinitionId,
+    type AzureEnvironment,
+    type RegistryRole,
+} from "./azureIds";
+import { secretSchedule } from "./secretSchedule";
+import {
+    checkApplicationName,
+    checkAzureEnvironment,
+    checkGuid,
+    checkObjectIds,
+    checkRegistryIds,
+    checkRegistryRole,
+    checkSecretLifetime,
+    checkTenantsDiffer,
+    throwIfProblems,
+    type Problem,
+} from "./validation";
+
+/** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
+export interface RegistryTenantProviders {
+    /** azuread provider signed in to the registry tenant (B); creates the service principal there. */
+    readonly azuread: azuread.Provider;
+    /** azure-native provider signed in to the registry tenant (B); creates the role assignments. */
+    readonly azureNative: AzureNativeProvider;
+}
+
+export interface CrossTenantAcrPullArgs {
+    /** Entra tenant id of the AKS cluster (tenant A), where the application and its secret live. */
+    readonly clusterTenantId: string;
+    /** Entra tenant id of the registries (tenant B); must differ from `clusterTenantId`. */
+    readonly registryTenantId: string;
+    /** Resource ids of the container registries in tenant B; they may span several subscriptions. */
+    readonly registryIds: readonly string[];
+    /** Pull role granted on each registry. Default `AcrPull`; ABAC-mode registries need `ContainerRegistryRepositoryReader`. */
+    readonly registryRole?: RegistryRole;
+    /** Display name of the Entra application. */
+    readonly applicationName: string;
+    /** Object ids of extra owners of the application (the deploying identity owns it anyway). */
+    readonly applicationOwners?: readonly string[];
+    /** Lifetime of each client secret in days, 1..730. Default 180. */
+    readonly secretLifetimeDays?: number;
+    /** Days before expiry at which a `pulumi up` renews the secret; less than the lifetime. Default 30. */
+    readonly secretRenewBeforeDays?: number;
+    /** Azure cloud, for the admin-consent link. Default `public`. */
+    readonly azureEnvironment?: AzureEnvironment;
+    /** The registry tenant's providers (the "aliased" tenant-B providers). */
+    readonly registryTenantProviders: RegistryTenantProviders;
+    /** Clock used for the secret schedule; tests inject one. Default: the system clock. */
+    readonly clock?: () => Date;
+}
+
+/** Client id and secret the AKS cluster authenticates with. */
+export interface ServicePrincipalProfile {
+    readonly clientId: string;
+    readonly secret: string;
+}
+
+export const DEFAULT_SECRET_LIFETIME_DAYS = 180;
+export const DEFAULT_SECRET_RENEW_BEFORE_DAYS = 30;
+
+/** Checks the component's arguments with the same rules as the stack config, before anything is declared. */
+function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
+    const problems: Problem[] = [];
+    checkGuid("clusterTenantId", args.clusterTenantId, "a tenant id", problems);
+    checkGuid("registryTenantId", args.registryTenantId, "a tenant id", problems);
+    checkTenantsDiffer(args.clusterTenantId, args.registryTenantId, "registryTenantId", problems);
+    checkRegistryIds("registryIds", args.registryIds, problems);
+    checkRegistryRole("registryRole", args.registryRole ?? "AcrPull", problems);
+    checkApplicationName("applicationName", args.applicationName, problems);
+    checkObjectIds("applicationOwners", args.applicationOwners ?? [], problems);
+    checkSecretLifetime(
+        { lifetime: "secretLifetimeDays", renewBefore: "secretRenewBeforeDays" },
+        args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
+        args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
+        problems,
+    );
+    checkAzureEnvironment("azureEnvironment", args.azureEnvironment ?? "public", problems);
+    throwIfProblems((count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`, problems);
+}
+
+/**
+ * Lets an AKS cluster in one Entra tenant pull from container registries in another.
+ *
+ * Cluster-tenant providers come the usual way (`providers`/`provider` options, inherited by every child);
+ * registry-tenant providers come in `args.registryTenantProviders`.
+ */
+export class CrossTenantAcrPull extends pulumi.ComponentResource {
+    /** Client (application) id of the multitenant application. */
+    public readonly applicationClientId: pulumi.Output<string>;
+    /** Object id of the application in tenant A. */
+    public readonly applicationObjectId: pulumi.Output<string>;
+    /** Object id of the application's service principal in tenant A (the identity AKS signs in as). */
+    public readonly clusterTenantServicePrincipalObjectId: pulumi.Output<string>;
+    /** Object id of the application's service principal in tenant B (the principal holding the pull roles). */
+    public readonly registryTenantServicePrincipalObjectId: pulumi.Output<string>;
+    /** Ids of the pull role assignments, one per registry, in `registryIds` order. */
+    public readonly roleAssignmentIds: pulumi.Output<string[]>;
+    /** When the current client secret expires (ISO 8601, UTC). */
+    public readonly secretExpiresAt: pulumi.Output<string>;
+    /** From when the next `pulumi up` mints a new secret (ISO 8601, UTC). */
+    public readonly secretRenewsAfter: pulumi.Output<string>;
+    /** Tenant B admin-consent link of the manual procedure, for administrators who want to review the grant. */
+    public readonly adminConsentUrl: pulumi.Output<string>;
+    /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. */
+    public readonly servicePrincipalProfile: pulumi.Output<ServicePrincipalProfile>;
+
+    /** The tenant-A service principal and every role assignment: what must exist before a cluster uses the credentials. */
+    public readonly readyForCluster: pulumi.Resource[];
+
+    constructor(name: string, args: CrossTenantAcrPullArgs, opts?: pulumi.ComponentResourceOptions) {
+        checkArgs(name, args);
+        super("aks-acr-cross-tenant:index:CrossTenantAcrPull", name, {}, opts);
+
+        const role = args.registryRole ?? "AcrPull";
+        const registries = checkRegistryIds("registryIds", args.registryIds, []);
+        const registryTenant = args.registryTenantProviders;
+        const schedule = secretSchedule({
+            now: (args.clock ?? (() => new Date()))(),
+            lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
+            renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
+            phaseKey: `${args.clusterTenantId}/${args.applicationName}`.toLowerCase(),
+        });
+
+        const application = new azuread.Application(
+            `${name}-app`,
+            {
+                displayName: args.applicationName,
+                signInAudience: "AzureADMultipleOrgs",
+                owners: args.applicationOwners && args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
+                web: { redirectUris: [`${CONSENT_REDIRECT_URI}/`] },
+                notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
+            },
+            { parent: this },
+        );
+
+        // Graph creates no service principal in the home tenant (the portal does); AKS signs in as this one.
+        const clusterTenantPrincipal = new azuread.ServicePrincipal(
+            `${name}-cluster-sp`,
+            { clientId: application.clientId },
+            { parent: this },
+        );
+
+        // The end date comes from the rotation window, so it is stable across runs until renewal is due;
+        // the old password is deleted only after its replacement exists (create-before-delete, the default).
+        const password = new azuread.ApplicationPassword(
+            `${name}-secret`,
+            {
+                applicationId: application.id,
+                displayName: `aks-acr-pull ${schedule.windowStart.toISOString().slice(0, 10)}`,
+                endDate: schedule.expiresAt.toISOString(),
+            },
+            { parent: this, additionalSecretOutputs: ["value"] },
+        );
+
+        // Provisioning the application in tenant B is what the manual procedure's admin consent does.
+        const registryTenantPrincipal = new azuread.ServicePrincipal(
+            `${name}-registry-sp`,
+            { clientId: application.clientId },
+            { parent: this, provider: registryTenant.azuread },
+        );
+
+        // One assignment per registry, at the registry's own scope (least privilege). Names key on the registry
+        // name (globally unique), so reordering the list changes nothing.
+        const assignments = registries.map(
+            (registry) =>
+                new RoleAssignment(
+                    `${name}-${registry.registryName.toLowerCase()}-pull`,
+                    {
+                        scope: registry.id,
+                        roleDefinitionId: roleDefinitionId(registry.subscriptionId, REGISTRY_ROLES[role]),
+                        principalId: registryTenantPrincipal.objectId,
+                        // The default "User" fails for a service principal, and this also avoids
+                        // PrincipalNotFound while the new principal replicates.
+                        principalType: "ServicePrincipal",
+                        description: `${role} for AKS in tenant ${args.clusterTenantId} (application ${args.applicationName})`,
+                    },
+                    { parent: this, provider: registryTenant.azureNative },
+                ),
+        );
+
+        const secretValue = pulumi.secret(password.value);
+        this.applicationClientId = application.clientId;
+        this.applicationObjectId = application.objectId;
+        this.clusterTenantServicePrincipalObjectId = clusterTenantPrincipal.objectId;
+        this.registryTenantServicePrincipalObjectId = registryTenantPrincipal.objectId;
+        this.roleAssignmentIds = pulumi.all(assignments.map((assignment) => assignment.id));
+        this.secretExpiresAt = pulumi.output(schedule.expiresAt.toISOString());
+        this.secretRenewsAfter = pulumi.output(schedule.renewsAfter.toISOString());
+        this.adminConsentUrl = application.clientId.apply((clientId) =>
+            adminConsentUrl(args.azureEnvironment ?? "public", args.registryTenantId, clientId),
+        );
+        this.servicePrincipalProfile = pulumi.secret(
+            pulumi.all([application.clientId, secretValue]).apply(([clientId, secret]) => ({ clientId, secret })),
+        );
+        this.readyForCluster = [clusterTenantPrincipal, ...assignments];
+
+        this.registerOutputs({
+            applicationClientId: this.applicationClientId,
+            applicationObjectId: this.applicationObjectId,
+            clusterTenantServicePrincipalObjectId: this.clusterTenantServicePrincipalObjectId,
+            registryTenantServicePrincipalObjectId: this.registryTenantServicePrincipalObjectId,
+            roleAssignmentIds: this.roleAssignmentIds,
+            secretExpiresAt: this.secretExpiresAt,
+            secretRenewsAfter: this.secretRenewsAfter,
+            adminConsentUrl: this.adminConsentUrl,
+            servicePrincipalProfile: this.servicePrincipalProfile,
+        });
+    }
+}

@@ -1,0 +1,13 @@
+/**
+ * Library entry of aks-acr-cross-tenant: what other stacks import.
+ */
+export { CrossTenantAcrPull, DEFAULT_SECRET_LIFETIME_DAYS, DEFAULT_SECRET_RENEW_BEFORE_DAYS } from "./crossTenantAcrPull";
+export type { CrossTenantAcrPullArgs, RegistryTenantProviders, ServicePrincipalProfile } from "./crossTenantAcrPull";
+export { tenantProviders } from "./providers";
+export type { TenantProviders, TenantProvidersArgs } from "./providers";
+export { REGISTRY_ROLES, adminConsentUrl, parseRegistryId, roleDefinitionId } from "./azureIds";
+export type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
+export { secretSchedule } from "./secretSchedule";
+export type { SecretSchedule, SecretScheduleInput } from "./secretSchedule";
+export { ValidationError } from "./validation";
+export type { Problem } from "./validation";

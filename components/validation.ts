@@ -1,0 +1,164 @@
+/**
+ * The one place where inputs are checked. Checks collect every problem instead of stopping at the first, and each
+ * problem names the key, the offending value and the expected form, so one run tells the user everything to fix.
+ */
+import {
+    REGISTRY_ID_FORM,
+    REGISTRY_ROLES,
+    isAzureEnvironment,
+    isGuid,
+    isRegistryRole,
+    parseRegistryId,
+    type RegistryId,
+} from "./azureIds";
+
+/** One thing wrong with one input. */
+export interface Problem {
+    /** The config key or argument name, with an index for list items (`registryIds[1]`). */
+    readonly key: string;
+    /** The offending value as shown to the user, already quoted; `undefined` when the key is missing. */
+    readonly value: string | undefined;
+    /** What was expected, and for missing keys how to set them. */
+    readonly expected: string;
+}
+
+/** Thrown when inputs are invalid; its message lists every problem, one per line. */
+export class ValidationError extends Error {
+    constructor(readonly summary: string, readonly problems: readonly Problem[]) {
+        super(`${summary}\n${problems.map(formatProblem).join("\n")}`);
+        this.name = "ValidationError";
+    }
+}
+
+export function formatProblem(problem: Problem): string {
+    const got = problem.value === undefined ? "missing" : `got ${problem.value}`;
+    return `  - ${problem.key}: ${got}; expected ${problem.expected}`;
+}
+
+/** Shows a value in a message. Long values are cut so a pasted blob cannot flood the error. */
+export function show(value: unknown): string {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+export const GUID_FORM = "a GUID like 00000000-0000-0000-0000-000000000000";
+
+export function checkGuid(key: string, value: string, what: string, problems: Problem[]): void {
+    if (!isGuid(value)) {
+        problems.push({ key, value: show(value), expected: `${what}: ${GUID_FORM}` });
+    }
+}
+
+/** Tenant ids must differ: within one tenant a managed identity and `az aks update --attach-acr` already work. */
+export function checkTenantsDiffer(clusterTenantId: string, registryTenantId: string, key: string, problems: Problem[]): void {
+    if (isGuid(clusterTenantId) && clusterTenantId.toLowerCase() === registryTenantId.toLowerCase()) {
+        problems.push({
+            key,
+            value: show(registryTenantId),
+            expected:
+                "a tenant different from clusterTenantId (for a registry in the cluster's own tenant, attach it with a managed identity: az aks update --attach-acr)",
+        });
+    }
+}
+
+/** Parses every registry id, reporting shape, naming rules and case-insensitive duplicates. */
+export function checkRegistryIds(key: string, values: readonly unknown[], problems: Problem[]): RegistryId[] {
+    const parsed: RegistryId[] = [];
+    const seenIds = new Map<string, number>();
+    const seenNames = new Map<string, number>();
+    if (values.length === 0) {
+        problems.push({ key, value: "[]", expected: `at least one registry id: ${REGISTRY_ID_FORM}` });
+    }
+    values.forEach((value, index) => {
+        const itemKey = `${key}[${index}]`;
+        if (typeof value !== "string") {
+            problems.push({ key: itemKey, value: show(value), expected: `a string: ${REGISTRY_ID_FORM}` });
+            return;
+        }
+        const result = parseRegistryId(value);
+        if ("problem" in result) {
+            problems.push({ key: itemKey, value: show(value), expected: `${REGISTRY_ID_FORM} (${result.problem})` });
+            return;
+        }
+        const firstId = seenIds.get(value.toLowerCase());
+        const firstName = seenNames.get(result.registryName.toLowerCase());
+        if (firstId !== undefined) {
+            problems.push({ key: itemKey, value: show(value), expected: `each registry once; it repeats ${key}[${firstId}] (ids compare case-insensitively)` });
+            return;
+        }
+        if (firstName !== undefined) {
+            problems.push({
+                key: itemKey,
+                value: show(value),
+                expected: `registry names are globally unique; "${result.registryName}" repeats the name in ${key}[${firstName}]`,
+            });
+            return;
+        }
+        seenIds.set(value.toLowerCase(), index);
+        seenNames.set(result.registryName.toLowerCase(), index);
+        parsed.push(result);
+    });
+    return parsed;
+}
+
+export const REGISTRY_ROLE_FORM = `one of ${Object.keys(REGISTRY_ROLES).join(", ")} (ContainerRegistryRepositoryReader for registries in ABAC repository-permissions mode)`;
+
+export function checkRegistryRole(key: string, value: string, problems: Problem[]): void {
+    if (!isRegistryRole(value)) {
+        problems.push({ key, value: show(value), expected: REGISTRY_ROLE_FORM });
+    }
+}
+
+export const AZURE_ENVIRONMENT_FORM = "one of public, usgovernment, china";
+
+export function checkAzureEnvironment(key: string, value: string, problems: Problem[]): void {
+    if (!isAzureEnvironment(value)) {
+        problems.push({ key, value: show(value), expected: AZURE_ENVIRONMENT_FORM });
+    }
+}
+
+/** Entra display names allow up to 256 characters; we keep a margin and forbid padding that hides in the portal. */
+export function checkApplicationName(key: string, value: string, problems: Problem[]): void {
+    if (value.trim() !== value || value.length === 0 || value.length > 120) {
+        problems.push({ key, value: show(value), expected: "1-120 characters without leading or trailing spaces" });
+    }
+}
+
+export function checkObjectIds(key: string, values: readonly unknown[], problems: Problem[]): void {
+    values.forEach((value, index) => {
+        if (typeof value !== "string" || !isGuid(value)) {
+            problems.push({ key: `${key}[${index}]`, value: show(value), expected: `an Entra object id, ${GUID_FORM}` });
+        }
+    });
+}
+
+/** Upper bound of the secret lifetime: Entra's portal offers at most 24 months. */
+export const MAX_SECRET_LIFETIME_DAYS = 730;
+
+export function checkSecretLifetime(
+    keys: { readonly lifetime: string; readonly renewBefore: string },
+    lifetimeDays: number,
+    renewBeforeDays: number,
+    problems: Problem[],
+): void {
+    const lifetimeOk = Number.isInteger(lifetimeDays) && lifetimeDays >= 1 && lifetimeDays <= MAX_SECRET_LIFETIME_DAYS;
+    if (!lifetimeOk) {
+        problems.push({ key: keys.lifetime, value: show(lifetimeDays), expected: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)` });
+    }
+    if (!Number.isInteger(renewBeforeDays) || renewBeforeDays < 1) {
+        problems.push({ key: keys.renewBefore, value: show(renewBeforeDays), expected: `an integer of at least 1 (days), less than ${keys.lifetime}` });
+    } else if (lifetimeOk && renewBeforeDays >= lifetimeDays) {
+        problems.push({
+            key: keys.renewBefore,
+            value: show(renewBeforeDays),
+            expected: `fewer days than ${keys.lifetime} (${lifetimeDays}), so each secret is used before it is renewed`,
+        });
+    }
+}
+
+/** Throws one `ValidationError` for all problems, or returns quietly. */
+export function throwIfProblems(summary: (count: number) => string, problems: readonly Problem[]): void {
+    if (problems.length > 0) {
+        throw new ValidationError(summary(problems.length), problems);
+    }
+}
