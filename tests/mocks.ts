@@ -1,0 +1,133 @@
+/**
+ * Pulumi runtime mocks that record every registration, so tests can assert types, names, inputs, providers
+ * (and through them tenants) of everything a program or component declares.
+ */
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The wrapper Pulumi uses for secret values inside mocked inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_TAG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    /** `"<provider urn>::<provider id>"`, or "" for a default provider. */
+    readonly provider: string;
+    readonly id: string;
+}
+
+/** A stable fake GUID derived from a seed. */
+export function fakeGuid(seed: string): string {
+    const hex = crypto.createHash("sha256").update(seed).digest("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The fake secret the mocked ApplicationPassword returns; tests search outputs and errors for it. */
+export function fakeSecretFor(name: string): string {
+    return `mock-secret-of-${name}`;
+}
+
+export function isSecretWrapped(value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_TAG;
+}
+
+export function unwrapSecret(value: unknown): unknown {
+    return isSecretWrapped(value) ? (value as Record<string, unknown>).value : value;
+}
+
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly resources: Recorded[] = [];
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const inputs = args.inputs as Record<string, unknown>;
+        const id = args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`;
+        let state: Record<string, unknown> = { ...inputs };
+        switch (args.type) {
+            case "azuread:index/application:Application": {
+                const objectId = fakeGuid(`app-object:${args.name}`);
+                state = { ...inputs, clientId: fakeGuid(`app-client:${args.name}`), objectId };
+                this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id: `/applications/${objectId}` });
+                return { id: `/applications/${objectId}`, state };
+            }
+            case "azuread:index/servicePrincipal:ServicePrincipal":
+                state = { ...inputs, objectId: fakeGuid(`sp:${args.name}`) };
+                break;
+            case "azuread:index/applicationPassword:ApplicationPassword":
+                state = { ...inputs, keyId: fakeGuid(`key:${args.name}`), value: fakeSecretFor(args.name) };
+                break;
+            case "azure-native:authorization:RoleAssignment": {
+                const scope = String(inputs.scope);
+                const assignmentId = `${scope}/providers/Microsoft.Authorization/roleAssignments/${fakeGuid(args.name)}`;
+                this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id: assignmentId });
+                return { id: assignmentId, state: { ...inputs, id: assignmentId } };
+            }
+            default:
+                break;
+        }
+        this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id });
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`unexpected provider function call ${args.token}`);
+    }
+
+    ofType(type: string): Recorded[] {
+        return this.resources.filter((resource) => resource.type === type);
+    }
+
+    named(name: string): Recorded {
+        const found = this.resources.find((resource) => resource.name === name);
+        if (!found) {
+            throw new Error(`no resource named ${name}; have ${this.resources.map((r) => r.name).join(", ")}`);
+        }
+        return found;
+    }
+
+    /** The provider resource a resource was registered with ("" provider references resolve to undefined). */
+    providerOf(resource: Recorded): Recorded | undefined {
+        if (!resource.provider) {
+            return undefined;
+        }
+        const providerId = resource.provider.slice(resource.provider.lastIndexOf("::") + 2);
+        return this.resources.find((candidate) => candidate.type.startsWith("pulumi:providers:") && candidate.id === providerId);
+    }
+
+    /** The tenant a resource acts in, read from its provider's `tenantId` input. */
+    tenantOf(resource: Recorded): string | undefined {
+        const provider = this.providerOf(resource);
+        return provider ? (provider.inputs.tenantId as string | undefined) : undefined;
+    }
+}
+
+/** Installs fresh recording mocks and returns them. */
+export async function installMocks(stack = "test", preview = false): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks();
+    await pulumi.runtime.setMocks(mocks, "aks-acr-cross-tenant", stack, preview);
+    return mocks;
+}
+
+/** Resolves an output's value (undefined while unknown). */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+/** Lets pending registrations reach the mocks. */
+export async function settle(): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+}
+
+/** Fixed identifiers used across tests. */
+export const TENANT_A = "aaaaaaaa-0000-4000-8000-00000000000a";
+export const TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b";
+export const SUB_A = "aaaaaaaa-1111-4111-8111-11111111111a";
+export const SUB_B1 = "bbbbbbbb-2222-4222-8222-2222222222b1";
+export const SUB_B2 = "bbbbbbbb-3333-4333-8333-3333333333b2";
+
+export function registryId(subscriptionId: string, resourceGroup: string, name: string): string {
+    return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerRegistry/registries/${name}`;
+}

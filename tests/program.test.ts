@@ -1,0 +1,139 @@
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { RecordingMocks, SUB_A, SUB_B1, SUB_B2, TENANT_A, TENANT_B, fakeSecretFor, installMocks, isSecretWrapped, unwrapSecret, promiseOf, registryId, settle } from "./mocks";
+
+const PROGRAM = path.resolve(__dirname, "..", "index.js");
+const NS = "aks-acr-cross-tenant";
+const REGISTRIES = [registryId(SUB_B2, "rg-images", "contosoimages"), registryId(SUB_B1, "rg-shared", "contososhared"), registryId(SUB_B2, "rg-images", "contosotools")];
+
+const REQUIRED: Record<string, string> = {
+    [`${NS}:clusterTenantId`]: TENANT_A,
+    [`${NS}:clusterSubscriptionId`]: SUB_A,
+    [`${NS}:clusterResourceGroup`]: "rg-aks",
+    [`${NS}:clusterName`]: "aks-prod",
+    [`${NS}:registryTenantId`]: TENANT_B,
+    [`${NS}:registryIds`]: JSON.stringify(REGISTRIES),
+};
+
+type ProgramExports = Record<string, pulumi.Output<unknown>>;
+
+/** Runs the program under mocks with the given stack config, as `pulumi up` would evaluate it. */
+async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
+    const mocks = await installMocks("prod");
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    delete require.cache[PROGRAM];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exports = require(PROGRAM) as ProgramExports;
+    await promiseOf(pulumi.all(Object.values(exports)));
+    await settle();
+    return { mocks, exports };
+}
+
+describe("program", () => {
+    it("declares four explicit providers, each pinned to its tenant and subscription", async () => {
+        const { mocks } = await runProgram(REQUIRED);
+        const providers = mocks.resources.filter((r) => r.type.startsWith("pulumi:providers:"));
+        assert.deepEqual(
+            providers.map((p) => [p.type, p.name, p.inputs.tenantId, p.inputs.subscriptionId, p.inputs.environment]).sort(),
+            [
+                ["pulumi:providers:azure-native", "cluster-tenant-azure-native", TENANT_A, SUB_A, "public"],
+                ["pulumi:providers:azure-native", "registry-tenant-azure-native", TENANT_B, SUB_B2, "public"],
+                ["pulumi:providers:azuread", "cluster-tenant-azuread", TENANT_A, undefined, "global"],
+                ["pulumi:providers:azuread", "registry-tenant-azuread", TENANT_B, undefined, "global"],
+            ],
+        );
+        // No resource may use a default provider, which would fall back to ARM_* variables.
+        for (const resource of mocks.resources.filter((r) => r.type.startsWith("azure"))) {
+            assert.ok(mocks.providerOf(resource), `${resource.name} uses a default provider`);
+        }
+    });
+
+    it("declares exactly the cross-tenant resources, in the right tenants, with one pull role per registry", async () => {
+        const { mocks, exports } = await runProgram(REQUIRED);
+        const tenants = mocks.resources
+            .filter((r) => !r.type.startsWith("pulumi:providers:") && r.type.startsWith("azure"))
+            .map((r) => [r.type.split(":").pop(), r.name, mocks.tenantOf(r)]);
+        assert.deepEqual(tenants.sort(), [
+            ["Application", "cross-tenant-acr-pull-app", TENANT_A],
+            ["ApplicationPassword", "cross-tenant-acr-pull-secret", TENANT_A],
+            ["RoleAssignment", "cross-tenant-acr-pull-contosoimages-pull", TENANT_B],
+            ["RoleAssignment", "cross-tenant-acr-pull-contososhared-pull", TENANT_B],
+            ["RoleAssignment", "cross-tenant-acr-pull-contosotools-pull", TENANT_B],
+            ["ServicePrincipal", "cross-tenant-acr-pull-cluster-sp", TENANT_A],
+            ["ServicePrincipal", "cross-tenant-acr-pull-registry-sp", TENANT_B],
+        ]);
+        assert.equal(mocks.named("cross-tenant-acr-pull-app").inputs.displayName, "aks-prod-acr-pull-prod");
+        const principalId = await promiseOf(exports.registryTenantServicePrincipalObjectId);
+        const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
+        assert.deepEqual(
+            assignments.map((a) => [a.inputs.scope, String(a.inputs.roleDefinitionId).split("/")[2], a.inputs.principalId, a.inputs.principalType]),
+            [
+                [REGISTRIES[0], SUB_B2, principalId, "ServicePrincipal"],
+                [REGISTRIES[1], SUB_B1, principalId, "ServicePrincipal"],
+                [REGISTRIES[2], SUB_B2, principalId, "ServicePrincipal"],
+            ],
+        );
+    });
+
+    it("exports the documented outputs and never the secret", async () => {
+        const { exports } = await runProgram(REQUIRED);
+        assert.deepEqual(Object.keys(exports).sort(), [
+            "adminConsentUrl",
+            "applicationClientId",
+            "applicationObjectId",
+            "clusterTenantServicePrincipalObjectId",
+            "registryTenantServicePrincipalObjectId",
+            "roleAssignmentIds",
+            "secretExpiresAt",
+            "secretRenewsAfter",
+        ]);
+        const values = await promiseOf(pulumi.all(exports));
+        assert.ok(!JSON.stringify(values).includes(fakeSecretFor("cross-tenant-acr-pull-secret")));
+        assert.match(String(values.secretExpiresAt), /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
+        assert.equal((values.roleAssignmentIds as string[]).length, 3);
+    });
+
+    it("passes per-tenant CI credentials to the providers as secrets", async () => {
+        const clusterSecret = "cluster-ci-secret";
+        const { mocks } = await runProgram(
+            {
+                ...REQUIRED,
+                [`${NS}:clusterClientId`]: SUB_A,
+                [`${NS}:clusterClientSecret`]: clusterSecret,
+                [`${NS}:registryClientId`]: SUB_B1,
+                [`${NS}:registryClientSecret`]: "registry-ci-secret",
+                [`${NS}:azureEnvironment`]: "china",
+            },
+            [`${NS}:clusterClientSecret`, `${NS}:registryClientSecret`],
+        );
+        const provider = mocks.named("cluster-tenant-azure-native");
+        assert.equal(unwrapSecret(provider.inputs.clientId), SUB_A);
+        assert.equal(provider.inputs.environment, "china");
+        assert.equal(mocks.named("cluster-tenant-azuread").inputs.environment, "china");
+        assert.equal(unwrapSecret(mocks.named("registry-tenant-azuread").inputs.clientId), SUB_B1);
+        for (const name of ["cluster-tenant-azuread", "cluster-tenant-azure-native"]) {
+            const secret = mocks.named(name).inputs.clientSecret;
+            assert.ok(isSecretWrapped(secret), `${name} received the client secret in plain text`);
+            assert.equal(unwrapSecret(secret), clusterSecret);
+        }
+        assert.ok(isSecretWrapped(mocks.named("registry-tenant-azure-native").inputs.clientSecret));
+    });
+
+    it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
+        const mocks = await installMocks("prod");
+        pulumi.runtime.setAllConfig({ ...REQUIRED, [`${NS}:clusterName`]: "aks prod", [`${NS}:registryTenantId`]: TENANT_A }, []);
+        delete require.cache[PROGRAM];
+        assert.throws(
+            () => require(PROGRAM),
+            (error: Error) => {
+                assert.match(error.message, /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/);
+                assert.match(error.message, /clusterName: got "aks prod"/);
+                assert.match(error.message, /registryTenantId: got "aaaaaaaa-.*"; expected a tenant different from clusterTenantId/);
+                return true;
+            },
+        );
+        await settle();
+        assert.deepEqual(mocks.resources, []);
+    });
+});
