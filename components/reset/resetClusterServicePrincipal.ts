@@ -1,0 +1,604 @@
+/**
+ * Switches an existing AKS cluster to a service principal's credentials through the ARM
+ * long-running action `managedClusters/resetServicePrincipalProfile` (what
+ * `az aks update-credentials --reset-service-principal` calls), and reads back which client id a
+ * cluster really uses.
+ *
+ * A service principal is needed because the cluster must pull from a registry in another
+ * Microsoft Entra tenant: a multi-tenant app registration can be granted AcrPull there, a managed
+ * identity cannot.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+// Type-only: the SDK itself is loaded on first use so that program start-up does not pay for it.
+import type { ContainerServiceClient, ManagedCluster } from "@azure/arm-containerservice";
+
+/** The AKS cluster to act on. */
+export interface ClusterTarget {
+    readonly subscriptionId: string;
+    readonly resourceGroupName: string;
+    readonly clusterName: string;
+}
+
+/** The service principal the cluster should use from now on. `secret` is never logged or put in an error. */
+export interface ServicePrincipalCredentials {
+    readonly clientId: string;
+    readonly secret: string;
+}
+
+/** How to reach Azure Resource Manager. */
+export interface ArmConnection {
+    /**
+     * ARM endpoint, e.g. https://management.azure.com (public), https://management.usgovcloudapi.net,
+     * https://management.chinacloudapi.cn (see {@link ARM_ENDPOINTS}). Token scope is `${endpoint}/.default`.
+     */
+    readonly endpoint: string;
+    /** Credential for the tenant that owns the cluster's subscription. */
+    readonly credential: TokenCredential;
+    /** Delay between polls of the long-running operation, and base of the retry backoff. Default 15000. */
+    readonly pollIntervalMs?: number;
+    /** Overall deadline for the whole call, retries included. Default 60 minutes. */
+    readonly timeoutMs?: number;
+    /** Receives progress lines (with elapsed time). Never given the secret. */
+    readonly log?: (message: string) => void;
+}
+
+/** ARM endpoints of the Azure clouds, without a trailing slash. */
+export const ARM_ENDPOINTS: { readonly public: string; readonly usgovernment: string; readonly china: string } = Object.freeze({
+    public: "https://management.azure.com",
+    usgovernment: "https://management.usgovcloudapi.net",
+    china: "https://management.chinacloudapi.cn",
+});
+
+/** Machine-readable reason carried by {@link ClusterCredentialError.code}. */
+export type ClusterCredentialErrorCode =
+    | "ManagedIdentityCluster"
+    | "ClusterNotFound"
+    | "AuthorizationFailed"
+    | "OperationFailed"
+    | "Timeout"
+    | "UnknownClusterIdentity"
+    | "InvalidArgument"
+    | "RequestFailed";
+
+/**
+ * The only error type thrown by this module. Its message is built from Azure's error code and
+ * message (never from the SDK's error object, whose request holds the secret) and has every
+ * occurrence of the secret replaced.
+ */
+export class ClusterCredentialError extends Error {
+    /** Why it failed; see {@link ClusterCredentialErrorCode}. */
+    readonly code: ClusterCredentialErrorCode;
+    /** Azure's own error code (e.g. `AuthorizationFailed`, `ResourceNotFound`), when Azure sent one. */
+    readonly azureCode?: string;
+    /** HTTP status of the failing response, when there was one. */
+    readonly statusCode?: number;
+
+    /** @param details Azure's error code and the HTTP status, when known. */
+    constructor(code: ClusterCredentialErrorCode, message: string, details: { azureCode?: string; statusCode?: number } = {}) {
+        super(message);
+        this.name = "ClusterCredentialError";
+        this.code = code;
+        if (details.azureCode !== undefined) this.azureCode = details.azureCode;
+        if (details.statusCode !== undefined) this.statusCode = details.statusCode;
+    }
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 15_000;
+const DEFAULT_TIMEOUT_MS = 60 * 60_000;
+// Long enough for ARM throttling windows and AKS operations to move on, short enough to notice them ending.
+const MAX_BACKOFF_MS = 120_000;
+const SDK_MAX_RETRIES = 3;
+const SDK_MAX_RETRY_DELAY_MS = 60_000;
+
+const READ_PERMISSION = "Microsoft.ContainerService/managedClusters/read";
+const RESET_PERMISSION = "Microsoft.ContainerService/managedClusters/resetServicePrincipalProfile/action";
+const RESET_ROLES = `the "Contributor" or "Azure Kubernetes Service Contributor Role" role`;
+
+/**
+ * Switches a service-principal AKS cluster to `profile` and waits for Azure to finish.
+ *
+ * Reads the cluster first and refuses managed-identity clusters before sending anything that
+ * changes them. Retries throttling (429, honouring Retry-After), transient 5xx / network errors and
+ * "another operation is in progress" conflicts with capped exponential backoff, all within
+ * `timeoutMs`.
+ *
+ * @returns the client id the cluster used before the reset.
+ * @throws {ClusterCredentialError} on every failure.
+ */
+export async function resetClusterServicePrincipal(
+    target: ClusterTarget,
+    profile: ServicePrincipalCredentials,
+    connection: ArmConnection,
+): Promise<{ previousClientId: string }> {
+    requireText("profile.clientId", profile?.clientId);
+    requireText("profile.secret", profile?.secret);
+    const purpose: Purpose = {
+        verb: "reset the service principal of",
+        permission: `${READ_PERMISSION} and ${RESET_PERMISSION}`,
+        roles: RESET_ROLES,
+    };
+    return withRun(target, connection, profile.secret, async (run, client) => {
+        const cluster = await readCluster(run, client, purpose);
+        const identity = clusterIdentity(cluster);
+        if (identity.kind === "managedIdentity") throw managedIdentityError(run, identity.detail);
+        if (identity.kind === "unknown") throw unknownIdentityError(run);
+        const previousClientId = identity.clientId;
+        run.log(`AKS cluster ${run.name} uses service principal ${previousClientId}; asking Azure to switch it to ${profile.clientId}`);
+
+        const parameters = { clientId: profile.clientId, secret: profile.secret };
+        // Wrapped in an object: the poller is a thenable, and returning it bare from an async
+        // function would wait for the whole operation inside the retry loop.
+        const { poller } = await withRetries(run, "submit", purpose, "Reset request", async () => {
+            run.resetSent = true;
+            const started = client.managedClusters.resetServicePrincipalProfile(
+                run.target.resourceGroupName,
+                run.target.clusterName,
+                parameters,
+                { abortSignal: run.signal, updateIntervalInMs: run.pollIntervalMs },
+            );
+            try {
+                await started.submitted();
+            } catch (err) {
+                // A 4xx means Azure refused the request; anything else may have been accepted.
+                const status = asRestError(err)?.statusCode;
+                if (status !== undefined && status >= 400 && status < 500) run.resetSent = false;
+                throw err;
+            }
+            return { poller: started };
+        });
+        run.log(`Reset of ${run.name} accepted by Azure; polling every ${formatDuration(run.pollIntervalMs)}`);
+
+        poller.onProgress((state) => {
+            run.lastStatus = state.status;
+            run.log(`Reset of ${run.name}: operation ${state.status}`);
+        });
+        try {
+            await poller.pollUntilDone({ abortSignal: run.signal });
+        } catch (err) {
+            if (!isNoContentCompletion(err)) throw lroError(run, purpose, err);
+            // ARM's async contract lets the Location URL of an action without a result answer 204 when
+            // done; the SDK accepts only 200/201/202 there and would report a finished reset as failed.
+        }
+        run.log(`Reset of ${run.name} finished: the cluster now uses service principal ${profile.clientId}`);
+        return { previousClientId };
+    });
+}
+
+/**
+ * Reads which client id the cluster really uses, for `pulumi refresh`: the service principal's
+ * client id, or `"msi"` for a managed-identity cluster.
+ *
+ * @throws {ClusterCredentialError} on every failure.
+ */
+export async function readClusterClientId(target: ClusterTarget, connection: ArmConnection): Promise<string> {
+    const purpose: Purpose = { verb: "read", permission: READ_PERMISSION, roles: `the "Reader" role` };
+    return withRun(target, connection, undefined, async (run, client) => {
+        const identity = clusterIdentity(await readCluster(run, client, purpose));
+        if (identity.kind === "managedIdentity") return "msi";
+        if (identity.kind === "unknown") throw unknownIdentityError(run);
+        return identity.clientId;
+    });
+}
+
+/** What the caller was trying to do, for authorization messages. */
+interface Purpose {
+    readonly verb: string;
+    readonly permission: string;
+    readonly roles: string;
+}
+
+type Phase = "read" | "submit" | "poll";
+
+/** State of one call: deadline, logging and redaction. */
+interface Run {
+    readonly target: ClusterTarget;
+    /** `resourceGroup/cluster`, for log lines. */
+    readonly name: string;
+    readonly endpoint: string;
+    readonly signal: AbortSignal;
+    readonly startedAt: number;
+    readonly deadline: number;
+    readonly timeoutMs: number;
+    readonly pollIntervalMs: number;
+    readonly redact: (text: string) => string;
+    readonly log: (message: string) => void;
+    /** Last status the long-running operation reported. */
+    lastStatus?: string;
+    /** Whether a reset request may have reached Azure, so a timeout must not claim nothing changed. */
+    resetSent?: boolean;
+}
+
+async function withRun<T>(
+    target: ClusterTarget,
+    connection: ArmConnection,
+    secret: string | undefined,
+    body: (run: Run, client: ContainerServiceClient) => Promise<T>,
+): Promise<T> {
+    requireText("target.subscriptionId", target?.subscriptionId);
+    requireText("target.resourceGroupName", target?.resourceGroupName);
+    requireText("target.clusterName", target?.clusterName);
+    const endpoint = normalizeEndpoint(connection?.endpoint);
+    if (!connection.credential || typeof connection.credential.getToken !== "function") {
+        throw new ClusterCredentialError("InvalidArgument", "connection.credential must be a TokenCredential");
+    }
+    const pollIntervalMs = positiveNumber("connection.pollIntervalMs", connection.pollIntervalMs, DEFAULT_POLL_INTERVAL_MS);
+    const timeoutMs = positiveNumber("connection.timeoutMs", connection.timeoutMs, DEFAULT_TIMEOUT_MS);
+
+    const redact = redactor(secret);
+    const startedAt = Date.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const sink = connection.log;
+    const run: Run = {
+        target,
+        name: `${target.resourceGroupName}/${target.clusterName}`,
+        endpoint,
+        signal: controller.signal,
+        startedAt,
+        deadline: startedAt + timeoutMs,
+        timeoutMs,
+        pollIntervalMs,
+        redact,
+        log: (message) => {
+            if (!sink) return;
+            try {
+                sink(redact(`${message} (elapsed ${formatDuration(Date.now() - startedAt)})`));
+            } catch {
+                // A failing logger must not abort a half-done credential switch.
+            }
+        },
+    };
+    try {
+        const client = await createClient(target.subscriptionId, endpoint, connection.credential, pollIntervalMs, timeoutMs);
+        return await body(run, client);
+    } catch (err) {
+        throw finalError(run, err);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+async function createClient(
+    subscriptionId: string,
+    endpoint: string,
+    credential: TokenCredential,
+    pollIntervalMs: number,
+    timeoutMs: number,
+): Promise<ContainerServiceClient> {
+    const { ContainerServiceClient } = await import("@azure/arm-containerservice");
+    return new ContainerServiceClient(credential, subscriptionId, {
+        endpoint,
+        // This SDK generation ignores `credentialScopes` and, without `credentials.scopes`, asks for
+        // https://management.azure.com/.default whatever the endpoint: sovereign clouds would get a
+        // token for the wrong audience.
+        credentials: { scopes: [`${endpoint}/.default`] },
+        // The SDK retries 5xx/408/network errors with exponential backoff and 429/503 that carry
+        // Retry-After (waiting exactly that long, uncapped); its waits end when our abortSignal fires,
+        // so the overall deadline bounds them. Its backoff starts no slower than our poll cadence;
+        // what remains after its retries is retried by withRetries.
+        retryOptions: {
+            maxRetries: SDK_MAX_RETRIES,
+            retryDelayInMs: Math.min(1000, pollIntervalMs),
+            maxRetryDelayInMs: Math.min(SDK_MAX_RETRY_DELAY_MS, timeoutMs),
+        },
+    });
+}
+
+async function readCluster(run: Run, client: ContainerServiceClient, purpose: Purpose): Promise<ManagedCluster> {
+    run.log(`Reading AKS cluster ${run.name} in subscription ${run.target.subscriptionId}`);
+    return withRetries(run, "read", purpose, "Reading the cluster", () =>
+        client.managedClusters.get(run.target.resourceGroupName, run.target.clusterName, { abortSignal: run.signal }),
+    );
+}
+
+type ClusterIdentity =
+    | { readonly kind: "servicePrincipal"; readonly clientId: string }
+    | { readonly kind: "managedIdentity"; readonly detail: string }
+    | { readonly kind: "unknown" };
+
+function clusterIdentity(cluster: ManagedCluster): ClusterIdentity {
+    const clientId = cluster.servicePrincipalProfile?.clientId;
+    const identityType = cluster.identity?.type;
+    if (clientId?.toLowerCase() === "msi") {
+        return { kind: "managedIdentity", detail: `servicePrincipalProfile.clientId is "msi"${identityType ? `, identity type ${identityType}` : ""}` };
+    }
+    if (cluster.identity && identityType?.toLowerCase() !== "none") {
+        return { kind: "managedIdentity", detail: `identity type ${identityType ?? "set"}` };
+    }
+    if (clientId) return { kind: "servicePrincipal", clientId };
+    return { kind: "unknown" };
+}
+
+function managedIdentityError(run: Run, detail: string): ClusterCredentialError {
+    return failure(
+        run,
+        "ManagedIdentityCluster",
+        `AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}") ` +
+            `uses a managed identity (${detail}). AKS cannot switch a managed-identity cluster back to a service principal, ` +
+            `and a managed identity cannot be granted pull access to a registry in another Microsoft Entra tenant. ` +
+            `Nothing was changed. Instead: create a new cluster that uses a service principal (az aks create --service-principal ... --client-secret ...), ` +
+            `or use a container registry in the cluster's own tenant and copy the images into it (az acr import --source <other-tenant-registry>/<image> --username/--password or a token).`,
+    );
+}
+
+function unknownIdentityError(run: Run): ClusterCredentialError {
+    return failure(
+        run,
+        "UnknownClusterIdentity",
+        `AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}") ` +
+            `reports neither a service principal client id nor a managed identity; refusing to guess which credentials it uses.`,
+    );
+}
+
+/**
+ * Runs `attempt`, retrying throttling, transient failures and "operation in progress" conflicts
+ * with capped exponential backoff until the deadline.
+ */
+async function withRetries<T>(run: Run, phase: Phase, purpose: Purpose, what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+        try {
+            return await attempt();
+        } catch (err) {
+            if (run.signal.aborted) throw timeoutError(run, `${what} did not complete`);
+            const rest = asRestError(err);
+            const decision = rest ? retryDecision(rest, retry, run.pollIntervalMs) : undefined;
+            if (!rest || !decision) throw httpError(run, phase, purpose, err);
+            const remaining = run.deadline - Date.now();
+            if (decision.delayMs >= remaining) {
+                throw timeoutError(
+                    run,
+                    `${what} kept failing (${describeAzureError(rest, run)}) and the next attempt, in ${formatDuration(decision.delayMs)}, would pass the deadline`,
+                );
+            }
+            run.log(`${what} for ${run.name}: ${decision.reason}; retrying in ${formatDuration(decision.delayMs)} (attempt ${retry + 2})`);
+            await sleep(decision.delayMs, run.signal);
+        }
+    }
+}
+
+function retryDecision(err: RestErrorLike, retry: number, baseMs: number): { delayMs: number; reason: string } | undefined {
+    const status = err.statusCode;
+    const backoff = backoffMs(retry, baseMs);
+    if (status === 409 && isOperationInProgress(err)) {
+        return { delayMs: backoff, reason: `another operation is in progress on the cluster (HTTP 409${err.code ? ` ${err.code}` : ""})` };
+    }
+    if (status === 429 || status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505)) {
+        const retryAfter = retryAfterMs(err);
+        return {
+            delayMs: retryAfter ?? backoff,
+            reason: `Azure answered HTTP ${status}${err.code ? ` ${err.code}` : ""}${retryAfter !== undefined ? " with Retry-After" : ""}`,
+        };
+    }
+    if (status === undefined && err.code !== undefined && TRANSIENT_NETWORK_CODES.has(err.code)) {
+        return { delayMs: backoff, reason: `network error ${err.code}` };
+    }
+    return undefined;
+}
+
+const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EPIPE", "EAI_AGAIN", "REQUEST_SEND_ERROR"]);
+
+function isOperationInProgress(err: RestErrorLike): boolean {
+    const code = (err.code ?? "").toLowerCase();
+    if (code === "anotheroperationinprogress" || code === "operationinprogress") return true;
+    const knownConflictCode = code === "operationnotallowed" || code === "conflict" || code === "";
+    return knownConflictCode && /in progress|another operation/i.test(err.message);
+}
+
+function backoffMs(retry: number, baseMs: number): number {
+    const cap = Math.max(baseMs, MAX_BACKOFF_MS);
+    const exponential = Math.min(cap, baseMs * 2 ** Math.min(retry, 30));
+    // Jitter keeps several deployments hitting the same cluster from retrying in lock-step.
+    return Math.round(exponential * (0.8 + 0.2 * Math.random()));
+}
+
+function retryAfterMs(err: RestErrorLike): number | undefined {
+    const headers = err.response?.headers;
+    const inMs = headers?.get("retry-after-ms") ?? headers?.get("x-ms-retry-after-ms");
+    if (inMs && /^\d+$/.test(inMs.trim())) return Number(inMs);
+    const value = headers?.get("retry-after")?.trim();
+    if (!value) return undefined;
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    const date = Date.parse(value);
+    return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** Maps a failure of the long-running operation (after it was accepted). */
+function lroError(run: Run, purpose: Purpose, err: unknown): ClusterCredentialError {
+    if (err instanceof ClusterCredentialError) return err;
+    if (run.signal.aborted || isAbortError(err)) {
+        return timeoutError(run, `the reset was still ${run.lastStatus ?? "running"} when the deadline came`);
+    }
+    if (asRestError(err)) return httpError(run, "poll", purpose, err);
+    const message = errorMessage(err);
+    // core-lro reports a Failed status as a plain Error "The long-running operation has failed. <code>. <message>".
+    const failed = /^The long-running operation has failed(?:\. ([^\s.]+)\. ([\s\S]*))?$/.exec(message);
+    if (failed) {
+        const azureCode = failed[1];
+        const azureMessage = failed[2];
+        return failure(
+            run,
+            "OperationFailed",
+            `Azure reported that resetting the service principal of AKS cluster "${run.target.clusterName}" ` +
+                `(resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}") failed` +
+                (azureCode ? `: ${azureCode}: ${azureMessage}` : " without an error code or message"),
+            azureCode !== undefined ? { azureCode } : {},
+        );
+    }
+    if (/canceled|cancelled/i.test(message)) {
+        return failure(run, "OperationFailed", `Azure canceled the service principal reset of AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}")`, { azureCode: "Canceled" });
+    }
+    return failure(run, "OperationFailed", `Waiting for the service principal reset of AKS cluster "${run.target.clusterName}" failed: ${message}`);
+}
+
+function isNoContentCompletion(err: unknown): boolean {
+    return asRestError(err)?.statusCode === 204;
+}
+
+/** Maps an HTTP-level failure to a message that names the cluster and, for 401/403, the permission needed. */
+function httpError(run: Run, phase: Phase, purpose: Purpose, err: unknown): ClusterCredentialError {
+    if (err instanceof ClusterCredentialError) return err;
+    if (run.signal.aborted || isAbortError(err)) return timeoutError(run, "the request did not complete");
+    const rest = asRestError(err);
+    if (!rest) return failure(run, "RequestFailed", `Could not ${purpose.verb} AKS cluster "${run.target.clusterName}": ${errorMessage(err)}`);
+    const { target } = run;
+    const where = `AKS cluster "${target.clusterName}" (resource group "${target.resourceGroupName}", subscription "${target.subscriptionId}")`;
+    const azure = describeAzureError(rest, run);
+    const details = { ...(rest.code !== undefined ? { azureCode: rest.code } : {}), ...(rest.statusCode !== undefined ? { statusCode: rest.statusCode } : {}) };
+    switch (rest.statusCode) {
+        case 404:
+            if (phase === "poll") break;
+            return failure(
+                run,
+                "ClusterNotFound",
+                `AKS cluster "${target.clusterName}" was not found in resource group "${target.resourceGroupName}" of subscription "${target.subscriptionId}" at ${run.endpoint}. ` +
+                    `Check the names and that the credential's tenant owns the subscription. Azure said: ${azure}`,
+                details,
+            );
+        case 401:
+            return failure(
+                run,
+                "AuthorizationFailed",
+                `Azure Resource Manager rejected the credential (HTTP 401) while trying to ${purpose.verb} ${where}. ` +
+                    `Use a credential from the tenant that owns the subscription, able to get tokens for "${run.endpoint}/.default"; ` +
+                    `it also needs ${purpose.permission} on the cluster (e.g. ${purpose.roles}). Azure said: ${azure}`,
+                details,
+            );
+        case 403:
+            return failure(
+                run,
+                "AuthorizationFailed",
+                `The caller is not allowed to ${purpose.verb} ${where} (HTTP 403). It needs ${purpose.permission} on the cluster, ` +
+                    `e.g. through ${purpose.roles} assigned on the cluster, its resource group or subscription. Azure said: ${azure}`,
+                details,
+            );
+        default:
+            break;
+    }
+    const when = phase === "poll" ? "while waiting for Azure to reset the service principal of" : `trying to ${purpose.verb}`;
+    return failure(run, "RequestFailed", `Request failed ${when} ${where}: ${azure}`, details);
+}
+
+function timeoutError(run: Run, what: string): ClusterCredentialError {
+    const advice =
+        run.resetSent
+            ? ` Azure may still finish the reset; check with "az aks show -g ${run.target.resourceGroupName} -n ${run.target.clusterName} --query servicePrincipalProfile.clientId" before retrying.`
+            : "";
+    return failure(
+        run,
+        "Timeout",
+        `Gave up on AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}") ` +
+            `after ${formatDuration(Date.now() - run.startedAt)} (timeout ${formatDuration(run.timeoutMs)}): ${what}.${advice}`,
+    );
+}
+
+/** Last line of defence: whatever escapes becomes a redacted ClusterCredentialError. */
+function finalError(run: Run, err: unknown): ClusterCredentialError {
+    if (err instanceof ClusterCredentialError) {
+        const message = run.redact(err.message);
+        if (message === err.message) return err;
+        return new ClusterCredentialError(err.code, message, { azureCode: err.azureCode, statusCode: err.statusCode });
+    }
+    if (run.signal.aborted || isAbortError(err)) return timeoutError(run, "the operation did not complete");
+    return failure(run, "RequestFailed", `Unexpected failure for AKS cluster "${run.target.clusterName}": ${errorMessage(err)}`);
+}
+
+function failure(
+    run: Run,
+    code: ClusterCredentialErrorCode,
+    message: string,
+    details: { azureCode?: string; statusCode?: number } = {},
+): ClusterCredentialError {
+    return new ClusterCredentialError(code, run.redact(message), {
+        ...(details.azureCode !== undefined ? { azureCode: run.redact(details.azureCode) } : {}),
+        ...(details.statusCode !== undefined ? { statusCode: details.statusCode } : {}),
+    });
+}
+
+/** The parts of the SDK's RestError we read. Its `request` (which holds the secret) is never touched. */
+interface RestErrorLike {
+    readonly name: "RestError";
+    readonly message: string;
+    readonly code?: string;
+    readonly statusCode?: number;
+    readonly response?: { readonly headers: { get(name: string): string | undefined } };
+}
+
+function asRestError(err: unknown): RestErrorLike | undefined {
+    if (typeof err !== "object" || err === null || (err as { name?: unknown }).name !== "RestError") return undefined;
+    return err as RestErrorLike;
+}
+
+function describeAzureError(err: RestErrorLike, run: Run): string {
+    const status = err.statusCode !== undefined ? `HTTP ${err.statusCode}` : "no response";
+    return run.redact(`${status}${err.code ? ` ${err.code}` : ""}: ${err.message}`);
+}
+
+function isAbortError(err: unknown): boolean {
+    return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "AbortError";
+}
+
+function errorMessage(err: unknown): string {
+    if (err instanceof Error) return err.message;
+    return String(err);
+}
+
+function redactor(secret: string | undefined): (text: string) => string {
+    if (!secret) return (text) => text;
+    // Also the forms the secret takes inside JSON and URLs, in case Azure echoes the request.
+    const forms = [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])].sort((a, b) => b.length - a.length);
+    return (text) => forms.reduce((out, form) => out.split(form).join("***"), text);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const abortError = (): Error => Object.assign(new Error("The operation was aborted."), { name: "AbortError" });
+        if (signal.aborted) return reject(abortError());
+        const onAbort = (): void => {
+            clearTimeout(timer);
+            reject(abortError());
+        };
+        const timer = setTimeout(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+        }, ms);
+        signal.addEventListener("abort", onAbort, { once: true });
+    });
+}
+
+function formatDuration(ms: number): string {
+    const safe = Math.max(0, ms);
+    if (safe < 1000) return `${Math.round(safe)}ms`;
+    if (safe < 60_000) return `${(safe / 1000).toFixed(1)}s`;
+    const totalSeconds = Math.round(safe / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    const pad = (n: number): string => String(n).padStart(2, "0");
+    return hours > 0 ? `${hours}h ${pad(minutes)}m ${pad(seconds)}s` : `${minutes}m ${pad(seconds)}s`;
+}
+
+function normalizeEndpoint(endpoint: string | undefined): string {
+    requireText("connection.endpoint", endpoint);
+    const trimmed = endpoint.trim().replace(/\/+$/, "");
+    let url: URL;
+    try {
+        url = new URL(trimmed);
+    } catch {
+        throw new ClusterCredentialError("InvalidArgument", `connection.endpoint is not a URL: ${trimmed}`);
+    }
+    // The SDK's bearer-token policy refuses plain http; failing here gives a clearer message.
+    if (url.protocol !== "https:") throw new ClusterCredentialError("InvalidArgument", `connection.endpoint must be https: ${trimmed}`);
+    return trimmed;
+}
+
+function requireText(name: string, value: unknown): asserts value is string {
+    if (typeof value !== "string" || value.trim() === "") {
+        throw new ClusterCredentialError("InvalidArgument", `${name} must be a non-empty string`);
+    }
+}
+
+function positiveNumber(name: string, value: number | undefined, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (!Number.isFinite(value) || value <= 0) throw new ClusterCredentialError("InvalidArgument", `${name} must be a positive number of milliseconds`);
+    return value;
+}

@@ -1,0 +1,290 @@
+/**
+ * A scriptable fake of the few Azure Resource Manager endpoints the AKS credential reset uses,
+ * served over TLS on 127.0.0.1 (the SDK's bearer-token policy refuses plain http).
+ *
+ * Each route answers from its own queue of scripted responses, then from an optional fallback;
+ * anything unscripted gets a 400 and is listed in {@link FakeArmServer.unscripted} so a test can
+ * fail on it. Every request is recorded.
+ */
+import * as fs from "node:fs";
+import * as https from "node:https";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import * as tls from "node:tls";
+
+/** The routes the fake understands. */
+export type FakeArmRoute =
+    /** GET .../managedClusters/{name} */
+    | "getCluster"
+    /** POST .../managedClusters/{name}/resetServicePrincipalProfile */
+    | "resetServicePrincipalProfile"
+    /** GET .../locations/{location}/operations/{id} (the Azure-AsyncOperation URL) */
+    | "operationStatus"
+    /** GET .../locations/{location}/operationresults/{id} (the Location URL) */
+    | "operationResult";
+
+/** One scripted answer. `body` is sent as JSON unless it is undefined. */
+export interface FakeArmResponse {
+    readonly status: number;
+    readonly headers?: Readonly<Record<string, string>>;
+    readonly body?: unknown;
+}
+
+/** What the fake saw. */
+export interface RecordedRequest {
+    readonly route: FakeArmRoute | "unmatched";
+    readonly method: string;
+    readonly path: string;
+    /** The `api-version` query parameter, or null when absent. */
+    readonly apiVersion: string | null;
+    readonly headers: IncomingHttpHeaders;
+    /** Parsed JSON body, the raw text if it is not JSON, or undefined when empty. */
+    readonly body: unknown;
+    /** `Date.now()` when the request was fully read. */
+    readonly receivedAt: number;
+}
+
+/** PEM certificate and key the fake serves. */
+export interface TlsFixture {
+    readonly cert: string;
+    readonly key: string;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+// A runaway retry loop must end in a failing test, not a hung one.
+const MAX_REQUESTS = 2000;
+const STOP_GRACE_MS = 2000;
+
+const FIXTURE_DIR = path.join("tests", "fixtures");
+const CERT_FILE = "fake-arm-cert.pem";
+const KEY_FILE = "fake-arm-key.pem";
+
+/**
+ * Loads the test-only certificate and key from `tests/fixtures`, looking upwards from both the
+ * compiled test's directory and the working directory, so it works from `bin/tests` in the repo
+ * and from an out-of-tree build.
+ */
+export function loadTlsFixture(): TlsFixture {
+    const tried: string[] = [];
+    for (const start of [__dirname, process.cwd()]) {
+        for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+            const candidate = path.join(dir, FIXTURE_DIR);
+            tried.push(candidate);
+            if (fs.existsSync(path.join(candidate, CERT_FILE)) && fs.existsSync(path.join(candidate, KEY_FILE))) {
+                return {
+                    cert: fs.readFileSync(path.join(candidate, CERT_FILE), "utf8"),
+                    key: fs.readFileSync(path.join(candidate, KEY_FILE), "utf8"),
+                };
+            }
+            if (path.dirname(dir) === dir) break;
+        }
+    }
+    throw new Error(`fake ARM TLS fixture not found; looked in:\n${tried.join("\n")}`);
+}
+
+/**
+ * Makes this process trust `cert` for outgoing TLS (in addition to the usual CAs), returning a
+ * function that restores the previous trust store. The SDK's node HTTP client builds its agents
+ * without a `ca`, so they use this default store. Needs Node >= 22.19 / 24.5.
+ */
+export function trustCertificate(cert: string): () => void {
+    if (typeof tls.setDefaultCACertificates !== "function" || typeof tls.getCACertificates !== "function") {
+        throw new Error(`tls.setDefaultCACertificates is missing in Node ${process.version}; the fake ARM tests need Node >= 22.19 or >= 24.5`);
+    }
+    const previous = tls.getCACertificates("default");
+    tls.setDefaultCACertificates([...previous, cert]);
+    return () => tls.setDefaultCACertificates(previous);
+}
+
+/** A fake ARM server listening on 127.0.0.1 on a random port. */
+export class FakeArmServer {
+    /** Every request, in arrival order. */
+    readonly requests: RecordedRequest[] = [];
+    /** Requests that had no scripted response (answered 400). */
+    readonly unscripted: RecordedRequest[] = [];
+
+    private readonly queues = new Map<FakeArmRoute, FakeArmResponse[]>();
+    private readonly fallbacks = new Map<FakeArmRoute, FakeArmResponse>();
+    private readonly server: https.Server;
+    private port = 0;
+
+    private constructor(fixture: TlsFixture) {
+        this.server = https.createServer({ cert: fixture.cert, key: fixture.key }, (req, res) => this.handle(req, res));
+        this.server.headersTimeout = 5000;
+        this.server.requestTimeout = 10_000;
+        this.server.keepAliveTimeout = 1000;
+    }
+
+    /** Starts a server on 127.0.0.1 with a random free port. */
+    static async start(fixture: TlsFixture = loadTlsFixture()): Promise<FakeArmServer> {
+        const fake = new FakeArmServer(fixture);
+        await new Promise<void>((resolve, reject) => {
+            fake.server.once("error", reject);
+            fake.server.listen(0, "127.0.0.1", () => {
+                fake.server.off("error", reject);
+                resolve();
+            });
+        });
+        fake.port = (fake.server.address() as AddressInfo).port;
+        return fake;
+    }
+
+    /** Base URL to use as the ARM endpoint, e.g. `https://127.0.0.1:43123`. */
+    get endpoint(): string {
+        return `https://127.0.0.1:${this.port}`;
+    }
+
+    /** Appends responses to a route's queue; each request takes one. */
+    enqueue(route: FakeArmRoute, ...responses: FakeArmResponse[]): this {
+        const queue = this.queues.get(route) ?? [];
+        queue.push(...responses);
+        this.queues.set(route, queue);
+        return this;
+    }
+
+    /** Answer used for a route once its queue is empty (e.g. an operation that never finishes). */
+    setFallback(route: FakeArmRoute, response: FakeArmResponse): this {
+        this.fallbacks.set(route, response);
+        return this;
+    }
+
+    /** Recorded requests of one route. */
+    requestsFor(route: FakeArmRoute): RecordedRequest[] {
+        return this.requests.filter((r) => r.route === route);
+    }
+
+    /** An Azure-AsyncOperation URL on this server, shaped like AKS's. */
+    asyncOperationUrl(subscriptionId: string, operationId: string, location = "westeurope"): string {
+        return `${this.endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/operations/${operationId}?api-version=2016-03-30`;
+    }
+
+    /** A Location (operation result) URL on this server, shaped like AKS's. */
+    operationResultUrl(subscriptionId: string, operationId: string, location = "westeurope"): string {
+        return `${this.endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/operationresults/${operationId}?api-version=2016-03-30`;
+    }
+
+    /** Closes the server and every open connection (the SDK keeps connections alive). */
+    async stop(): Promise<void> {
+        const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+        this.server.closeAllConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, STOP_GRACE_MS);
+        });
+        await Promise.race([closed, grace]);
+        clearTimeout(timer);
+    }
+
+    private handle(req: IncomingMessage, res: ServerResponse): void {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        let tooLarge = false;
+        req.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) tooLarge = true;
+            else chunks.push(chunk);
+        });
+        req.on("end", () => {
+            if (tooLarge) return send(res, { status: 413, body: armError("FakeArmBodyTooLarge", "request body over 1 MiB") });
+            const url = new URL(req.url ?? "/", this.endpoint);
+            const method = (req.method ?? "GET").toUpperCase();
+            const route = matchRoute(method, url.pathname);
+            const text = Buffer.concat(chunks).toString("utf8");
+            const recorded: RecordedRequest = {
+                route: route ?? "unmatched",
+                method,
+                path: url.pathname,
+                apiVersion: url.searchParams.get("api-version"),
+                headers: req.headers,
+                body: parseBody(text),
+                receivedAt: Date.now(),
+            };
+            this.requests.push(recorded);
+            if (this.requests.length > MAX_REQUESTS) {
+                return send(res, { status: 400, body: armError("FakeArmTooManyRequests", `over ${MAX_REQUESTS} requests`) });
+            }
+            const scripted = route ? (this.queues.get(route)?.shift() ?? this.fallbacks.get(route)) : undefined;
+            if (!scripted) {
+                this.unscripted.push(recorded);
+                return send(res, { status: 400, body: armError("FakeArmUnscripted", `no scripted response for ${method} ${url.pathname}`) });
+            }
+            send(res, scripted);
+        });
+        req.on("error", () => res.destroy());
+    }
+}
+
+const CLUSTER_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+$/i;
+const RESET_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/resetServicePrincipalProfile$/i;
+const OPERATION_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operations\/[^/]+$/i;
+const RESULT_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operationresults\/[^/]+$/i;
+
+function matchRoute(method: string, pathname: string): FakeArmRoute | undefined {
+    if (method === "GET" && CLUSTER_PATH.test(pathname)) return "getCluster";
+    if (method === "POST" && RESET_PATH.test(pathname)) return "resetServicePrincipalProfile";
+    if (method === "GET" && OPERATION_PATH.test(pathname)) return "operationStatus";
+    if (method === "GET" && RESULT_PATH.test(pathname)) return "operationResult";
+    return undefined;
+}
+
+function parseBody(text: string): unknown {
+    if (text === "") return undefined;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+function send(res: ServerResponse, response: FakeArmResponse): void {
+    const headers: Record<string, string> = { "x-ms-request-id": "fake-arm", ...response.headers };
+    let payload: string | undefined;
+    if (response.body !== undefined && response.status !== 204) {
+        payload = JSON.stringify(response.body);
+        headers["content-type"] ??= "application/json; charset=utf-8";
+    }
+    res.writeHead(response.status, headers);
+    res.end(payload);
+}
+
+/** ARM's error envelope. */
+export function armError(code: string, message: string): { error: { code: string; message: string } } {
+    return { error: { code, message } };
+}
+
+/** A managed cluster resource as ARM returns it. */
+export function clusterResource(options: {
+    subscriptionId: string;
+    resourceGroupName: string;
+    clusterName: string;
+    clientId?: string;
+    identity?: { type: "SystemAssigned" | "UserAssigned" | "None"; userAssignedIdentities?: Record<string, unknown> };
+}): Record<string, unknown> {
+    const { subscriptionId, resourceGroupName, clusterName, clientId, identity } = options;
+    return {
+        id: `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${clusterName}`,
+        name: clusterName,
+        type: "Microsoft.ContainerService/ManagedClusters",
+        location: "westeurope",
+        ...(identity ? { identity } : {}),
+        properties: {
+            provisioningState: "Succeeded",
+            kubernetesVersion: "1.33.2",
+            dnsPrefix: clusterName,
+            ...(clientId !== undefined ? { servicePrincipalProfile: { clientId } } : {}),
+        },
+    };
+}
+
+/** Body of an Azure-AsyncOperation status response. */
+export function operationStatus(status: "InProgress" | "Succeeded" | "Failed" | "Canceled", error?: { code: string; message: string }): Record<string, unknown> {
+    return {
+        id: "fake-operation",
+        name: "fake-operation",
+        status,
+        startTime: "2026-01-01T00:00:00Z",
+        ...(status === "InProgress" ? {} : { endTime: "2026-01-01T00:05:00Z" }),
+        ...(error ? { error } : {}),
+    };
+}
