@@ -35,6 +35,16 @@ const acrPull = new CrossTenantAcrPull(
         secretRenewBeforeDays: settings.secretRenewBeforeDays,
         azureEnvironment: settings.azureEnvironment,
         registryTenantProviders: registryTenant,
+        clusterTenantRoles: settings.clusterSwitch?.roles,
+        cluster: settings.clusterSwitch && {
+            subscriptionId: settings.cluster.subscriptionId,
+            resourceGroupName: settings.cluster.resourceGroupName,
+            clusterName: settings.cluster.clusterName,
+            deletePolicy: settings.clusterSwitch.deletePolicy,
+            restore: settings.clusterSwitch.restore,
+            timeoutMinutes: settings.clusterSwitch.timeoutMinutes,
+            signIn: settings.cluster.credentials,
+        },
     },
     { providers: [clusterTenant.azuread, clusterTenant.azureNative] },
 );
@@ -47,3 +57,4 @@ export const roleAssignmentIds = acrPull.roleAssignmentIds;
 export const secretExpiresAt = acrPull.secretExpiresAt;
 export const secretRenewsAfter = acrPull.secretRenewsAfter;
 export const adminConsentUrl = acrPull.adminConsentUrl;
+export const previousClusterClientId = acrPull.previousClusterClientId;

@@ -102,6 +102,39 @@ export function roleDefinitionId(subscriptionId: string, roleGuid: string): stri
     return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
 }
 
+/**
+ * Built-in roles the cluster's own principal commonly needs in tenant A (for example Network Contributor on a
+ * custom VNet subnet). Any other role is given by its definition GUID.
+ */
+export const CLUSTER_TENANT_ROLES: Readonly<Record<string, string>> = {
+    NetworkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    Contributor: "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    Reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+};
+
+/** The role definition GUID for a known role name or a GUID, or undefined. */
+export function clusterTenantRoleGuid(role: string): string | undefined {
+    if (isGuid(role)) {
+        return role.toLowerCase();
+    }
+    return Object.prototype.hasOwnProperty.call(CLUSTER_TENANT_ROLES, role) ? CLUSTER_TENANT_ROLES[role] : undefined;
+}
+
+/**
+ * The subscription of an ARM scope at or below a subscription (`/subscriptions/<guid>[/...]`), or undefined when
+ * the text is not such a scope (empty segments, a trailing slash, or no subscription).
+ */
+export function scopeSubscriptionId(scope: string): string | undefined {
+    const parts = scope.split("/");
+    if (parts.length < 3 || parts[0] !== "" || parts[1].toLowerCase() !== "subscriptions" || !isGuid(parts[2])) {
+        return undefined;
+    }
+    if (parts.slice(1).some((part) => part.trim() === "") || parts.length % 2 === 0) {
+        return undefined;
+    }
+    return parts[2];
+}
+
 /** Entra sign-in hosts per Azure cloud. */
 export const LOGIN_HOSTS = {
     public: "https://login.microsoftonline.com",

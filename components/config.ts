@@ -19,10 +19,14 @@ import {
     checkRegistryRole,
     checkSecretLifetime,
     checkTenantsDiffer,
+    checkClusterTenantRoles,
+    CLUSTER_TENANT_ROLE_FORM,
     show,
     throwIfProblems,
     type Problem,
+    type ResolvedClusterTenantRole,
 } from "./validation";
+import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./clusterBinding";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "aks-acr-cross-tenant";
@@ -39,6 +43,11 @@ export interface ConfigKeySpec {
     readonly secret?: boolean;
     /** Expected form, quoted in validation messages. */
     readonly form: string;
+    /**
+     * Declared in Pulumi.yaml without a type: Pulumi's project config types cannot describe a list of objects,
+     * so the program validates the shape itself.
+     */
+    readonly untyped?: boolean;
 }
 
 /**
@@ -99,6 +108,33 @@ export const CONFIG_KEYS = {
         form: "the client secret for registryClientId, set with `pulumi config set --secret`",
     },
     useOidc: { type: "boolean", required: false, default: false, form: "true or false: sign in with OIDC workload identity federation (CI)" },
+    switchCluster: {
+        type: "boolean",
+        required: false,
+        default: true,
+        form: "true or false: switch the existing cluster to the application's credentials (false declares only the grant)",
+    },
+    clusterRoleAssignments: { type: "array", required: false, default: [], untyped: true, form: `a list of ${CLUSTER_TENANT_ROLE_FORM}` },
+    clusterDeletePolicy: {
+        type: "string",
+        required: false,
+        default: "refuse",
+        form: "one of refuse, restore, leave: what deleting the cluster binding does",
+    },
+    restoreClientId: {
+        type: "string",
+        required: false,
+        default: "",
+        form: `the client id to switch the cluster back to when the binding is deleted with clusterDeletePolicy restore, ${GUID_FORM}`,
+    },
+    restoreClientSecret: {
+        type: "string",
+        required: false,
+        default: "",
+        secret: true,
+        form: "the client secret for restoreClientId, set with `pulumi config set --secret`",
+    },
+    resetTimeoutMinutes: { type: "integer", required: false, default: 60, form: "an integer from 5 to 1440 (minutes)" },
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -140,6 +176,13 @@ export interface StackSettings {
     readonly applicationOwners: readonly string[];
     readonly secretLifetimeDays: number;
     readonly secretRenewBeforeDays: number;
+    /** The cluster switch; absent when `switchCluster` is false. */
+    readonly clusterSwitch?: {
+        readonly roles: readonly ResolvedClusterTenantRole[];
+        readonly deletePolicy: BindingDeletePolicy;
+        readonly restore?: { readonly clientId: string; readonly secret: pulumi.Output<string> };
+        readonly timeoutMinutes: number;
+    };
 }
 
 function setCommand(key: ConfigKey, stack: string): string {
@@ -274,6 +317,37 @@ export function parseStackConfig(
         checkSecretLifetime({ lifetime: "secretLifetimeDays", renewBefore: "secretRenewBeforeDays" }, secretLifetimeDays, secretRenewBeforeDays, problems);
     }
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
+    const switchCluster = boolean("switchCluster");
+    const roles = checkClusterTenantRoles("clusterRoleAssignments", list("clusterRoleAssignments", false), problems);
+    const deletePolicy = text("clusterDeletePolicy");
+    if (!(BINDING_DELETE_POLICIES as readonly string[]).includes(deletePolicy)) {
+        problems.push({ key: "clusterDeletePolicy", value: show(deletePolicy), expected: CONFIG_KEYS.clusterDeletePolicy.form });
+    }
+    const restoreClientId = present("restoreClientId");
+    const restoreSecret = present("restoreClientSecret");
+    if (deletePolicy === "restore") {
+        if (restoreClientId === undefined) {
+            problems.push({ key: "restoreClientId", value: undefined, expected: `the client id to restore, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientId", stack)}` });
+        }
+        if (restoreSecret === undefined) {
+            problems.push({ key: "restoreClientSecret", value: undefined, expected: `its client secret, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientSecret", stack)}` });
+        }
+    } else if (restoreClientId !== undefined || restoreSecret !== undefined) {
+        problems.push({
+            key: restoreClientId !== undefined ? "restoreClientId" : "restoreClientSecret",
+            value: restoreClientId !== undefined ? show(restoreClientId) : "a secret (value hidden)",
+            expected: `no restore credentials unless clusterDeletePolicy is restore (it is ${show(deletePolicy)})`,
+        });
+    }
+    if (restoreClientId !== undefined) checkGuid("restoreClientId", restoreClientId, "a client (application) id", problems);
+    const timeoutMinutes = integer("resetTimeoutMinutes");
+    if (!Number.isNaN(timeoutMinutes) && (timeoutMinutes < 5 || timeoutMinutes > 1440)) {
+        problems.push({ key: "resetTimeoutMinutes", value: show(timeoutMinutes), expected: CONFIG_KEYS.resetTimeoutMinutes.form });
+    }
+    if (!switchCluster && roles.length > 0) {
+        problems.push({ key: "clusterRoleAssignments", value: `${roles.length} role(s)`, expected: "no cluster roles when switchCluster is false: they exist for the switched cluster's principal" });
+    }
+
     const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
     const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
 
@@ -292,6 +366,14 @@ export function parseStackConfig(
         applicationOwners: owners as string[],
         secretLifetimeDays,
         secretRenewBeforeDays,
+        clusterSwitch: switchCluster
+            ? {
+                  roles,
+                  deletePolicy: deletePolicy as BindingDeletePolicy,
+                  restore: restoreClientId !== undefined && restoreSecret !== undefined ? { clientId: restoreClientId, secret: secret(restoreSecret) } : undefined,
+                  timeoutMinutes,
+              }
+            : undefined,
     };
 }
 

@@ -3,6 +3,7 @@
  * principal in both tenants, and a pull role on every registry in the registry tenant (B). It is Microsoft's
  * manual procedure for pulling from a registry in another Entra tenant, as one component.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import { RoleAssignment } from "@pulumi/azure-native/authorization";
@@ -11,21 +12,27 @@ import {
     CONSENT_REDIRECT_URI,
     REGISTRY_ROLES,
     adminConsentUrl,
+    isClusterName,
+    isResourceGroupName,
     roleDefinitionId,
     type AzureEnvironment,
     type RegistryRole,
 } from "./azureIds";
 import { secretSchedule } from "./secretSchedule";
+import { ClusterCredentialBinding, type BindingDeletePolicy, type BindingSignIn } from "./clusterBinding";
 import {
     checkApplicationName,
     checkAzureEnvironment,
+    checkClusterTenantRoles,
     checkGuid,
     checkObjectIds,
     checkRegistryIds,
     checkRegistryRole,
     checkSecretLifetime,
     checkTenantsDiffer,
+    show,
     throwIfProblems,
+    type ClusterTenantRole,
     type Problem,
 } from "./validation";
 
@@ -35,6 +42,24 @@ export interface RegistryTenantProviders {
     readonly azuread: azuread.Provider;
     /** azure-native provider signed in to the registry tenant (B); creates the role assignments. */
     readonly azureNative: AzureNativeProvider;
+}
+
+/** An existing AKS cluster in tenant A to switch to the application's credentials. */
+export interface ClusterToBind {
+    /** Subscription of the AKS cluster. */
+    readonly subscriptionId: string;
+    /** Resource group of the AKS cluster. */
+    readonly resourceGroupName: string;
+    /** Name of the AKS cluster. */
+    readonly clusterName: string;
+    /** What deleting the binding does: `refuse` (default), `restore` (needs `restore`) or `leave`. */
+    readonly deletePolicy?: BindingDeletePolicy;
+    /** The service principal to switch the cluster back to when the binding is deleted with `restore`. */
+    readonly restore?: { readonly clientId: pulumi.Input<string>; readonly secret: pulumi.Input<string> };
+    /** Overall deadline of one credential reset in minutes. Default 60. */
+    readonly timeoutMinutes?: number;
+    /** How the binding signs in to tenant A. Default: DefaultAzureCredential restricted to tenant A. */
+    readonly signIn?: BindingSignIn;
 }
 
 export interface CrossTenantAcrPullArgs {
@@ -56,6 +81,16 @@ export interface CrossTenantAcrPullArgs {
     readonly secretRenewBeforeDays?: number;
     /** Azure cloud, for the admin-consent link. Default `public`. */
     readonly azureEnvironment?: AzureEnvironment;
+    /**
+     * Switch this existing cluster to the application's credentials, after every role assignment exists.
+     * Omit it for a cluster this stack owns: feed `servicePrincipalProfile` to its ManagedCluster instead.
+     */
+    readonly cluster?: ClusterToBind;
+    /**
+     * Roles the cluster's previous principal held in tenant A (for example NetworkContributor on a custom VNet
+     * subnet), granted to the application's tenant-A principal before the switch through the cluster-tenant provider.
+     */
+    readonly clusterTenantRoles?: readonly ClusterTenantRole[];
     /** The registry tenant's providers (the "aliased" tenant-B providers). */
     readonly registryTenantProviders: RegistryTenantProviders;
     /** Clock used for the secret schedule; tests inject one. Default: the system clock. */
@@ -88,7 +123,25 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
         problems,
     );
     checkAzureEnvironment("azureEnvironment", args.azureEnvironment ?? "public", problems);
+    checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
+    if (args.cluster) {
+        checkGuid("cluster.subscriptionId", args.cluster.subscriptionId, "a subscription id", problems);
+        if (!isResourceGroupName(args.cluster.resourceGroupName)) {
+            problems.push({ key: "cluster.resourceGroupName", value: show(args.cluster.resourceGroupName), expected: "a resource group name" });
+        }
+        if (!isClusterName(args.cluster.clusterName)) {
+            problems.push({ key: "cluster.clusterName", value: show(args.cluster.clusterName), expected: "an AKS cluster name" });
+        }
+        if (args.cluster.deletePolicy === "restore" && !args.cluster.restore) {
+            problems.push({ key: "cluster.restore", value: undefined, expected: 'the service principal to restore when deletePolicy is "restore"' });
+        }
+    }
     throwIfProblems((count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`, problems);
+}
+
+/** A short stable suffix for names keyed by content rather than list position. */
+function shortHash(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 8);
 }
 
 /**
@@ -119,6 +172,10 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
 
     /** The tenant-A service principal and every role assignment: what must exist before a cluster uses the credentials. */
     public readonly readyForCluster: pulumi.Resource[];
+    /** The binding that switched `args.cluster` to the application's credentials, when a cluster was given. */
+    public readonly clusterBinding?: ClusterCredentialBinding;
+    /** Client id the bound cluster used before the first switch (empty when no cluster was given). */
+    public readonly previousClusterClientId: pulumi.Output<string>;
 
     constructor(name: string, args: CrossTenantAcrPullArgs, opts?: pulumi.ComponentResourceOptions) {
         checkArgs(name, args);
@@ -191,6 +248,22 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 ),
         );
 
+        // Roles the cluster's own principal needs in tenant A, through the component's (tenant A) provider.
+        const clusterTenantAssignments = checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], []).map(
+            (role) =>
+                new RoleAssignment(
+                    `${name}-cluster-role-${shortHash(`${role.scope.toLowerCase()}|${role.roleGuid}`)}`,
+                    {
+                        scope: role.scope,
+                        roleDefinitionId: roleDefinitionId(role.subscriptionId, role.roleGuid),
+                        principalId: clusterTenantPrincipal.objectId,
+                        principalType: "ServicePrincipal",
+                        description: `${role.role} for the AKS cluster's service principal (application ${args.applicationName})`,
+                    },
+                    { parent: this },
+                ),
+        );
+
         const secretValue = pulumi.secret(password.value);
         this.applicationClientId = application.clientId;
         this.applicationObjectId = application.objectId;
@@ -205,7 +278,30 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         this.servicePrincipalProfile = pulumi.secret(
             pulumi.all([application.clientId, secretValue]).apply(([clientId, secret]) => ({ clientId, secret })),
         );
-        this.readyForCluster = [clusterTenantPrincipal, ...assignments];
+        this.readyForCluster = [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments];
+
+        if (args.cluster) {
+            // The switch waits for every principal and role assignment, so the cluster never runs on credentials
+            // that cannot pull or cannot manage its network.
+            this.clusterBinding = new ClusterCredentialBinding(
+                `${name}-cluster-binding`,
+                {
+                    subscriptionId: args.cluster.subscriptionId,
+                    resourceGroupName: args.cluster.resourceGroupName,
+                    clusterName: args.cluster.clusterName,
+                    tenantId: args.clusterTenantId,
+                    azureEnvironment: args.azureEnvironment,
+                    clientId: application.clientId,
+                    secret: secretValue,
+                    deletePolicy: args.cluster.deletePolicy,
+                    restore: args.cluster.restore,
+                    timeoutMinutes: args.cluster.timeoutMinutes,
+                    signIn: args.cluster.signIn,
+                },
+                { parent: this, dependsOn: this.readyForCluster },
+            );
+        }
+        this.previousClusterClientId = this.clusterBinding ? this.clusterBinding.previousClientId : pulumi.output("");
 
         this.registerOutputs({
             applicationClientId: this.applicationClientId,
@@ -217,6 +313,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             secretRenewsAfter: this.secretRenewsAfter,
             adminConsentUrl: this.adminConsentUrl,
             servicePrincipalProfile: this.servicePrincipalProfile,
+            previousClusterClientId: this.previousClusterClientId,
         });
     }
 }

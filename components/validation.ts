@@ -3,12 +3,15 @@
  * problem names the key, the offending value and the expected form, so one run tells the user everything to fix.
  */
 import {
+    CLUSTER_TENANT_ROLES,
     REGISTRY_ID_FORM,
     REGISTRY_ROLES,
     isAzureEnvironment,
     isGuid,
     isRegistryRole,
+    clusterTenantRoleGuid,
     parseRegistryId,
+    scopeSubscriptionId,
     type RegistryId,
 } from "./azureIds";
 
@@ -154,6 +157,47 @@ export function checkSecretLifetime(
             expected: `fewer days than ${keys.lifetime} (${lifetimeDays}), so each secret is used before it is renewed`,
         });
     }
+}
+
+/** A role the cluster's principal needs in tenant A, as given by the user. */
+export interface ClusterTenantRole {
+    /** ARM scope at or below a subscription, for example a VNet subnet id. */
+    readonly scope: string;
+    /** A role name (NetworkContributor, Contributor, Reader) or a role definition GUID. */
+    readonly role: string;
+}
+
+/** A checked cluster-tenant role: the GUID resolved and the scope's subscription known. */
+export interface ResolvedClusterTenantRole extends ClusterTenantRole {
+    readonly roleGuid: string;
+    readonly subscriptionId: string;
+}
+
+export const CLUSTER_TENANT_ROLE_FORM = `{ scope: /subscriptions/<guid>/..., role: ${Object.keys(CLUSTER_TENANT_ROLES).join(" | ")} | <role definition GUID> }`;
+
+export function checkClusterTenantRoles(key: string, values: readonly unknown[], problems: Problem[]): ResolvedClusterTenantRole[] {
+    const resolved: ResolvedClusterTenantRole[] = [];
+    const seen = new Set<string>();
+    values.forEach((value, index) => {
+        const itemKey = `${key}[${index}]`;
+        const item = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+        const scope = typeof item?.scope === "string" ? item.scope : undefined;
+        const role = typeof item?.role === "string" ? item.role : undefined;
+        const subscriptionId = scope === undefined ? undefined : scopeSubscriptionId(scope);
+        const roleGuid = role === undefined ? undefined : clusterTenantRoleGuid(role);
+        if (subscriptionId === undefined || roleGuid === undefined || scope === undefined || role === undefined) {
+            problems.push({ key: itemKey, value: show(value), expected: CLUSTER_TENANT_ROLE_FORM });
+            return;
+        }
+        const identity = `${scope.toLowerCase()}|${roleGuid}`;
+        if (seen.has(identity)) {
+            problems.push({ key: itemKey, value: show(value), expected: "each scope and role once (scopes compare case-insensitively)" });
+            return;
+        }
+        seen.add(identity);
+        resolved.push({ scope, role, roleGuid, subscriptionId });
+    });
+    return resolved;
 }
 
 /** Throws one `ValidationError` for all problems, or returns quietly. */

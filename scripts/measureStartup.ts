@@ -78,7 +78,15 @@ async function child(mode: Mode, count: number): Promise<void> {
                     { provider: nB },
                 ),
         );
-        outputs = [password.value, ...assignments.map((a) => a.id)];
+        // The switch of the existing cluster is a dynamic resource: the flat program declares it too.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { ClusterCredentialBinding } = require(path.join(BIN, "components", "clusterBinding.js")) as typeof import("../components/clusterBinding");
+        const binding = new ClusterCredentialBinding(
+            "binding",
+            { subscriptionId: SUB, resourceGroupName: "rg", clusterName: "aks", tenantId: TENANT_A, clientId: app.clientId, secret: password.value },
+            { dependsOn: assignments },
+        );
+        outputs = [password.value, binding.id, ...assignments.map((a) => a.id)];
     }
     await new Promise<void>((resolve) => pulumi.all(outputs as import("@pulumi/pulumi").Output<unknown>[]).apply(() => resolve()));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -83,6 +83,7 @@ describe("program", () => {
             "applicationClientId",
             "applicationObjectId",
             "clusterTenantServicePrincipalObjectId",
+            "previousClusterClientId",
             "registryTenantServicePrincipalObjectId",
             "roleAssignmentIds",
             "secretExpiresAt",

@@ -553,11 +553,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
         const abortError = (): Error => Object.assign(new Error("The operation was aborted."), { name: "AbortError" });
         if (signal.aborted) return reject(abortError());
+        // Declared before the handlers that use it: Pulumi's closure serializer (the binding's dynamic provider
+        // carries this module) cannot capture a variable still in its temporal dead zone.
+        let timer: ReturnType<typeof setTimeout> | undefined = undefined;
         const onAbort = (): void => {
             clearTimeout(timer);
             reject(abortError());
         };
-        const timer = setTimeout(() => {
+        timer = setTimeout(() => {
             signal.removeEventListener("abort", onAbort);
             resolve();
         }, ms);
