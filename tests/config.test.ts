@@ -189,6 +189,46 @@ describe("stack config", () => {
         }
     });
 
+    it("reads the cluster switch settings, defaulting to switching with deletion refused", () => {
+        const defaults = parseStackConfig(valid, "prod", plainSecret).clusterSwitch;
+        assert.deepEqual({ ...defaults, restore: undefined }, { roles: [], deletePolicy: "refuse", restore: undefined, timeoutMinutes: 60 });
+        assert.equal(parseStackConfig({ ...valid, switchCluster: "false" }, "prod", plainSecret).clusterSwitch, undefined);
+        const subnet = `/subscriptions/${SUB_A}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks`;
+        const configured = parseStackConfig(
+            {
+                ...valid,
+                clusterRoleAssignments: JSON.stringify([{ scope: subnet, role: "NetworkContributor" }]),
+                clusterDeletePolicy: "restore",
+                restoreClientId: TENANT_B,
+                restoreClientSecret: "restore-secret",
+                resetTimeoutMinutes: "90",
+            },
+            "prod",
+            plainSecret,
+        ).clusterSwitch;
+        assert.deepEqual(configured?.roles, [{ scope: subnet, role: "NetworkContributor", roleGuid: "4d97b98b-1d4f-4787-a291-c67834d212e7", subscriptionId: SUB_A }]);
+        assert.equal(configured?.restore?.clientId, TENANT_B);
+        assert.equal(configured?.timeoutMinutes, 90);
+    });
+
+    it("checks the cluster switch settings, naming each problem", () => {
+        const secret = "restore-secret-value";
+        const cases: Array<[RawStackConfig, RegExp]> = [
+            [{ ...valid, clusterDeletePolicy: "delete" }, /clusterDeletePolicy: got "delete"; expected one of refuse, restore, leave/],
+            [{ ...valid, clusterDeletePolicy: "restore" }, /restoreClientId: missing; expected the client id to restore[\s\S]*restoreClientSecret: missing; expected its client secret.*pulumi config set --secret aks-acr-cross-tenant:restoreClientSecret/],
+            [{ ...valid, restoreClientSecret: secret }, /restoreClientSecret: got a secret \(value hidden\); expected no restore credentials unless clusterDeletePolicy is restore \(it is "refuse"\)/],
+            [{ ...valid, resetTimeoutMinutes: "2" }, /resetTimeoutMinutes: got 2; expected an integer from 5 to 1440/],
+            [{ ...valid, clusterRoleAssignments: JSON.stringify([{ scope: "/subscriptions/x", role: "NetworkContributor" }]) }, /clusterRoleAssignments\[0\]: got .*; expected \{ scope: \/subscriptions\/<guid>/],
+            [{ ...valid, clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Owner" }]) }, /clusterRoleAssignments\[0\]: .*role: NetworkContributor \| Contributor \| Reader \| <role definition GUID>/],
+            [{ ...valid, switchCluster: "false", clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }]) }, /clusterRoleAssignments: got 1 role\(s\); expected no cluster roles when switchCluster is false/],
+        ];
+        for (const [raw, expected] of cases) {
+            const error = problemsOf(raw);
+            assert.match(error.message, expected);
+            assert.ok(!error.message.includes(secret));
+        }
+    });
+
     describe("Pulumi.yaml", () => {
         const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
             name: string;

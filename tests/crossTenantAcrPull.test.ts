@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { CrossTenantAcrPull as CrossTenantAcrPullType, CrossTenantAcrPullArgs } from "../components/crossTenantAcrPull";
 import { ValidationError } from "../components/validation";
@@ -11,6 +13,8 @@ import {
     TENANT_B,
     fakeSecretFor,
     installMocks,
+    isSecretWrapped,
+    unwrapSecret,
     promiseOf,
     registryId,
     settle,
@@ -182,3 +186,138 @@ describe("CrossTenantAcrPull", () => {
         assert.ok(providersOnly >= before);
     });
 });
+
+describe("CrossTenantAcrPull with an existing cluster to switch", () => {
+    const CLUSTER_SUB = "aaaaaaaa-5555-4555-8555-55555555555a";
+    const SUBNET = `/subscriptions/${CLUSTER_SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks`;
+    const SIGN_IN_SECRET = "deployer-SECRET-value";
+    const RESTORE_SECRET = "restore-SECRET-value";
+    let captured: Map<string, pulumi.ResourceTransformationArgs>;
+
+    beforeEach(async () => {
+        mocks = await installMocks();
+        components = await import("../components");
+        captured = new Map();
+    });
+
+    function buildWithCluster(overrides: Partial<CrossTenantAcrPullArgs> = {}): CrossTenantAcrPullType {
+        const clusterTenant = components.tenantProviders("a", { tenantId: TENANT_A, subscriptionId: SUB_A, environment: "public" });
+        const registryTenant = components.tenantProviders("b", { tenantId: TENANT_B, subscriptionId: SUB_B1, environment: "public" });
+        return new components.CrossTenantAcrPull(
+            "pull",
+            {
+                clusterTenantId: TENANT_A,
+                registryTenantId: TENANT_B,
+                registryIds: [REGISTRY_1, REGISTRY_2],
+                applicationName: "aks-prod-acr-pull",
+                registryTenantProviders: registryTenant,
+                clock: () => NOW,
+                clusterTenantRoles: [{ scope: SUBNET, role: "NetworkContributor" }],
+                cluster: {
+                    subscriptionId: CLUSTER_SUB,
+                    resourceGroupName: "rg-aks",
+                    clusterName: "aks-prod",
+                    deletePolicy: "restore",
+                    restore: { clientId: "cccccccc-0000-4000-8000-00000000000c", secret: pulumi.secret(RESTORE_SECRET) },
+                    timeoutMinutes: 90,
+                    signIn: { clientId: "dddddddd-0000-4000-8000-00000000000d", clientSecret: pulumi.secret(SIGN_IN_SECRET) },
+                },
+                ...overrides,
+            },
+            {
+                providers: [clusterTenant.azuread, clusterTenant.azureNative],
+                // Transformations run in the SDK, so they see each child's options (dependsOn and the like).
+                transformations: [
+                    (args) => {
+                        captured.set(args.name, args);
+                        return undefined;
+                    },
+                ],
+            },
+        );
+    }
+
+    it("switches the cluster with the application's client id and secret, only after every principal and role assignment", async () => {
+        const component = buildWithCluster();
+        await resolved(component);
+        await settle();
+        const binding = mocks.named("pull-cluster-binding");
+        assert.equal(binding.type, "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ClusterCredentialBinding");
+        assert.equal(binding.inputs.subscriptionId, CLUSTER_SUB);
+        assert.equal(binding.inputs.resourceGroupName, "rg-aks");
+        assert.equal(binding.inputs.clusterName, "aks-prod");
+        assert.equal(binding.inputs.tenantId, TENANT_A);
+        assert.equal(binding.inputs.clientId, await promiseOf(component.applicationClientId));
+        assert.ok(isSecretWrapped(binding.inputs.secret), "the client secret reached the binding in plain text");
+        assert.equal(unwrapSecret(binding.inputs.secret), fakeSecretFor("pull-secret"));
+        assert.ok(isSecretWrapped(binding.inputs.restoreSecret));
+        assert.ok(isSecretWrapped(binding.inputs.signInClientSecret));
+        assert.equal(binding.inputs.deletePolicy, "restore");
+        assert.equal(binding.inputs.timeoutMinutes, 90);
+
+        const options = captured.get("pull-cluster-binding")?.opts as pulumi.CustomResourceOptions;
+        const dependsOn = (options.dependsOn as pulumi.Resource[]).map(nameOf).sort();
+        const tenantARole = mocks.resources.find((r) => r.name.startsWith("pull-cluster-role-"))?.name;
+        assert.deepEqual(dependsOn, [tenantARole, "pull-cluster-sp", "pull-contosoimages-pull", "pull-contososhared-pull"].sort());
+        assert.deepEqual(options.additionalSecretOutputs, ["secret", "restoreSecret", "signInClientSecret"]);
+        assert.equal((captured.get("pull-secret")?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, undefined);
+    });
+
+    it("serializes a provider that carries no secret and no credential, and that loads and runs", async () => {
+        await resolved(buildWithCluster());
+        const serialized = mocks.named("pull-cluster-binding").inputs.__provider;
+        assert.equal(typeof serialized, "string", "the serialized provider must not be a secret: it would mean a secret was captured");
+        for (const secret of [fakeSecretFor("pull-secret"), SIGN_IN_SECRET, RESTORE_SECRET, "test-token"]) {
+            assert.ok(!(serialized as string).includes(secret), `the serialized provider contains ${secret}`);
+        }
+        const file = path.join(__dirname, ".serialized-provider.js");
+        fs.writeFileSync(file, serialized as string);
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const provider = (require(file) as { handler: () => pulumi.dynamic.ResourceProvider }).handler();
+            const same = { subscriptionId: "s", resourceGroupName: "rg", clusterName: "c", clientId: "x", secret: "y", clusterClientId: "x" };
+            assert.deepEqual(await provider.diff!("id", same, { ...same, clusterClientId: undefined }), { changes: false, replaces: [], deleteBeforeReplace: false });
+            await assert.rejects(provider.delete!("id", { ...same, deletePolicy: "refuse" }), /Refusing to delete the credential binding/);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+    });
+
+    it("grants the tenant-A roles to the cluster's principal through the tenant-A provider", async () => {
+        const component = buildWithCluster();
+        await resolved(component);
+        const [role] = mocks.resources.filter((r) => r.name.startsWith("pull-cluster-role-"));
+        assert.equal(role.inputs.scope, SUBNET);
+        assert.equal(role.inputs.roleDefinitionId, `/subscriptions/${CLUSTER_SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`);
+        assert.equal(role.inputs.principalId, await promiseOf(component.clusterTenantServicePrincipalObjectId));
+        assert.equal(role.inputs.principalType, "ServicePrincipal");
+        assert.equal(mocks.tenantOf(role), TENANT_A);
+    });
+
+    it("declares no binding without a cluster, for stacks that own their cluster", async () => {
+        const component = build();
+        await resolved(component);
+        assert.equal(component.clusterBinding, undefined);
+        assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
+    });
+
+    it("rejects a restore policy without the principal to restore, and bad cluster-tenant roles", () => {
+        assert.throws(
+            () =>
+                buildWithCluster({
+                    clusterTenantRoles: [{ scope: "/subscriptions/not-a-guid/resourceGroups/rg", role: "NetworkContributor" }, { scope: SUBNET, role: "Owner-ish" }],
+                    cluster: { subscriptionId: CLUSTER_SUB, resourceGroupName: "rg-aks", clusterName: "aks-prod", deletePolicy: "restore" },
+                }),
+            (error: unknown) => {
+                assert.ok(error instanceof ValidationError);
+                assert.deepEqual(error.problems.map((p) => p.key), ["clusterTenantRoles[0]", "clusterTenantRoles[1]", "cluster.restore"]);
+                return true;
+            },
+        );
+    });
+});
+
+/** The logical name of a resource (the SDK keeps it in `__name`). */
+function nameOf(resource: pulumi.Resource): string {
+    return (resource as unknown as { __name?: string }).__name ?? "";
+}

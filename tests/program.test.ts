@@ -121,6 +121,38 @@ describe("program", () => {
         assert.ok(isSecretWrapped(mocks.named("registry-tenant-azure-native").inputs.clientSecret));
     });
 
+    it("switches the configured cluster by default, after every role assignment, with the cluster tenant's sign-in", async () => {
+        const { mocks, exports } = await runProgram(
+            {
+                ...REQUIRED,
+                [`${NS}:clusterClientId`]: SUB_A,
+                [`${NS}:clusterClientSecret`]: "cluster-ci-secret",
+                [`${NS}:registryClientId`]: SUB_B1,
+                [`${NS}:registryClientSecret`]: "registry-ci-secret",
+                [`${NS}:clusterDeletePolicy`]: "leave",
+                [`${NS}:resetTimeoutMinutes`]: "120",
+            },
+            [`${NS}:clusterClientSecret`, `${NS}:registryClientSecret`],
+        );
+        const binding = mocks.named("cross-tenant-acr-pull-cluster-binding");
+        assert.deepEqual(
+            [binding.inputs.subscriptionId, binding.inputs.resourceGroupName, binding.inputs.clusterName, binding.inputs.tenantId],
+            [SUB_A, "rg-aks", "aks-prod", TENANT_A],
+        );
+        assert.equal(binding.inputs.clientId, await promiseOf(exports.applicationClientId));
+        assert.equal(binding.inputs.deletePolicy, "leave");
+        assert.equal(binding.inputs.timeoutMinutes, 120);
+        assert.equal(binding.inputs.signInClientId, SUB_A, "the binding must sign in to the cluster's tenant, not the registry's");
+        assert.equal(unwrapSecret(binding.inputs.signInClientSecret), "cluster-ci-secret");
+        assert.ok(isSecretWrapped(binding.inputs.secret));
+    });
+
+    it("declares only the grant when switchCluster is false", async () => {
+        const { mocks } = await runProgram({ ...REQUIRED, [`${NS}:switchCluster`]: "false" });
+        assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
+        assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 3);
+    });
+
     it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
         const mocks = await installMocks("prod");
         pulumi.runtime.setAllConfig({ ...REQUIRED, [`${NS}:clusterName`]: "aks prod", [`${NS}:registryTenantId`]: TENANT_A }, []);
