@@ -1,6 +1,7 @@
 /**
  * The aks-acr-cross-tenant program: stack config -> explicit per-tenant providers -> component -> stack outputs.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull } from "./components/crossTenantAcrPull";
@@ -22,6 +23,11 @@ const registryTenant = tenantProviders("registry-tenant", {
     ...settings.registry.credentials,
 });
 
+// This stack's own last outputs: the dates of the secret deployed now, so a preview can say when it is due.
+const deployed = new pulumi.StackReference("deployed-secret", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+});
+
 const acrPull = new CrossTenantAcrPull(
     "cross-tenant-acr-pull",
     {
@@ -35,6 +41,10 @@ const acrPull = new CrossTenantAcrPull(
         secretRenewBeforeDays: settings.secretRenewBeforeDays,
         azureEnvironment: settings.azureEnvironment,
         registryTenantProviders: registryTenant,
+        deployedSecret: pulumi.all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter")]).apply(([expiresAt, renewsAfter]) => ({
+            expiresAt: typeof expiresAt === "string" ? expiresAt : undefined,
+            renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
+        })),
         clusterTenantRoles: settings.clusterSwitch?.roles,
         cluster: settings.clusterSwitch && {
             subscriptionId: settings.cluster.subscriptionId,

@@ -19,6 +19,7 @@ import {
     type RegistryRole,
 } from "./azureIds";
 import { secretSchedule } from "./secretSchedule";
+import { secretHealth } from "./secretHealth";
 import { ClusterCredentialBinding, type BindingDeletePolicy, type BindingSignIn } from "./clusterBinding";
 import {
     checkApplicationName,
@@ -95,6 +96,14 @@ export interface CrossTenantAcrPullArgs {
     readonly registryTenantProviders: RegistryTenantProviders;
     /** Clock used for the secret schedule; tests inject one. Default: the system clock. */
     readonly clock?: () => Date;
+    /**
+     * Dates of the secret currently deployed, typically this stack's own previous `secretExpiresAt` and
+     * `secretRenewsAfter` outputs. When given, the component warns once renewal is due and reports an error-level
+     * message once the secret has expired, in previews as in updates.
+     */
+    readonly deployedSecret?: pulumi.Input<{ readonly expiresAt?: string; readonly renewsAfter?: string } | undefined>;
+    /** Stack name used in the messages' `pulumi up --stack` command. Default: the current stack. */
+    readonly stackName?: string;
 }
 
 /** Client id and secret the AKS cluster authenticates with. */
@@ -184,8 +193,9 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         const role = args.registryRole ?? "AcrPull";
         const registries = checkRegistryIds("registryIds", args.registryIds, []);
         const registryTenant = args.registryTenantProviders;
+        const now = (args.clock ?? (() => new Date()))();
         const schedule = secretSchedule({
-            now: (args.clock ?? (() => new Date()))(),
+            now,
             lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
             renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
             phaseKey: `${args.clusterTenantId}/${args.applicationName}`.toLowerCase(),
@@ -263,6 +273,19 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                     { parent: this },
                 ),
         );
+
+        if (args.deployedSecret !== undefined) {
+            const stack = args.stackName ?? pulumi.getStack();
+            pulumi.output(args.deployedSecret).apply((deployed) => {
+                const health = secretHealth(deployed ?? {}, now, stack);
+                if (health.level === "renewal-due") {
+                    pulumi.log.warn(health.message, this);
+                } else if (health.level === "expired") {
+                    // Error level, yet not thrown: the same run is what renews the secret.
+                    pulumi.log.error(health.message, this);
+                }
+            });
+        }
 
         const secretValue = pulumi.secret(password.value);
         this.applicationClientId = application.clientId;

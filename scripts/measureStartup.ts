@@ -36,12 +36,17 @@ async function child(mode: Mode, count: number): Promise<void> {
         {
             newResource: (args) => {
                 registered++;
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return { id: args.name, state: { name: args.inputs.name, outputs: {} } };
+                }
                 return { id: `${args.name}-id`, state: { ...args.inputs, objectId: "00000000-0000-4000-8000-000000000001", clientId: "00000000-0000-4000-8000-000000000002", value: "x" } };
             },
             call: () => ({}),
         },
         NS,
         "bench",
+        false,
+        "organization",
     );
     const ids = registryIds(count);
     let outputs: unknown[] = [];
@@ -62,6 +67,7 @@ async function child(mode: Mode, count: number): Promise<void> {
         const { Provider } = require("@pulumi/azure-native/provider") as typeof import("@pulumi/azure-native/provider");
         const { RoleAssignment } = require("@pulumi/azure-native/authorization") as typeof import("@pulumi/azure-native/authorization");
         /* eslint-enable @typescript-eslint/no-require-imports */
+        new pulumi.StackReference("deployed", { name: `organization/${NS}/bench` });
         const adA = new azuread.Provider("a", { tenantId: TENANT_A });
         new Provider("an", { tenantId: TENANT_A, subscriptionId: SUB });
         const adB = new azuread.Provider("b", { tenantId: TENANT_B });

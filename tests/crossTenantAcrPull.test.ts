@@ -122,7 +122,8 @@ describe("CrossTenantAcrPull", () => {
         await resolved(component);
         assert.equal(await pulumi.isSecret(component.servicePrincipalProfile), true);
         const profile = await promiseOf(component.servicePrincipalProfile);
-        assert.deepEqual(profile, { clientId: await promiseOf(component.applicationClientId), secret: fakeSecretFor("pull-secret") });
+        assert.equal(profile.clientId, await promiseOf(component.applicationClientId));
+        assert.equal(profile.secret, `${fakeSecretFor("pull-secret")}:${await promiseOf(component.secretExpiresAt)}`);
         const plainOutputs = [
             component.applicationClientId,
             component.applicationObjectId,
@@ -249,7 +250,7 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         assert.equal(binding.inputs.tenantId, TENANT_A);
         assert.equal(binding.inputs.clientId, await promiseOf(component.applicationClientId));
         assert.ok(isSecretWrapped(binding.inputs.secret), "the client secret reached the binding in plain text");
-        assert.equal(unwrapSecret(binding.inputs.secret), fakeSecretFor("pull-secret"));
+        assert.equal(unwrapSecret(binding.inputs.secret), `${fakeSecretFor("pull-secret")}:${String(mocks.named("pull-secret").inputs.endDate)}`);
         assert.ok(isSecretWrapped(binding.inputs.restoreSecret));
         assert.ok(isSecretWrapped(binding.inputs.signInClientSecret));
         assert.equal(binding.inputs.deletePolicy, "restore");

@@ -24,7 +24,7 @@ export function fakeGuid(seed: string): string {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The fake secret the mocked ApplicationPassword returns; tests search outputs and errors for it. */
+/** The start of the fake secret the mocked ApplicationPassword returns; tests search outputs and errors for it. */
 export function fakeSecretFor(name: string): string {
     return `mock-secret-of-${name}`;
 }
@@ -39,6 +39,8 @@ export function unwrapSecret(value: unknown): unknown {
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
+    /** What a StackReference reads: the referenced stack's outputs (this stack's previous deployment). */
+    stackOutputs: Record<string, unknown> = {};
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
@@ -51,11 +53,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id: `/applications/${objectId}` });
                 return { id: `/applications/${objectId}`, state };
             }
+            case "pulumi:pulumi:StackReference":
+                state = { name: inputs.name, outputs: this.stackOutputs, secretOutputNames: [] };
+                break;
             case "azuread:index/servicePrincipal:ServicePrincipal":
                 state = { ...inputs, objectId: fakeGuid(`sp:${args.name}`) };
                 break;
             case "azuread:index/applicationPassword:ApplicationPassword":
-                state = { ...inputs, keyId: fakeGuid(`key:${args.name}`), value: fakeSecretFor(args.name) };
+                // A different end date is a different password, so a different value.
+                state = { ...inputs, keyId: fakeGuid(`key:${args.name}:${String(inputs.endDate)}`), value: `${fakeSecretFor(args.name)}:${String(inputs.endDate)}` };
                 break;
             case "azure-native:authorization:RoleAssignment": {
                 const scope = String(inputs.scope);
@@ -103,9 +109,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 }
 
 /** Installs fresh recording mocks and returns them. */
-export async function installMocks(stack = "test", preview = false): Promise<RecordingMocks> {
+export async function installMocks(stack = "test", preview = false, stackOutputs: Record<string, unknown> = {}): Promise<RecordingMocks> {
     const mocks = new RecordingMocks();
-    await pulumi.runtime.setMocks(mocks, "aks-acr-cross-tenant", stack, preview);
+    mocks.stackOutputs = stackOutputs;
+    await pulumi.runtime.setMocks(mocks, "aks-acr-cross-tenant", stack, preview, "organization");
     return mocks;
 }
 

@@ -19,8 +19,12 @@ const REQUIRED: Record<string, string> = {
 type ProgramExports = Record<string, pulumi.Output<unknown>>;
 
 /** Runs the program under mocks with the given stack config, as `pulumi up` would evaluate it. */
-async function runProgram(config: Record<string, string>, secretKeys: string[] = []): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
-    const mocks = await installMocks("prod");
+async function runProgram(
+    config: Record<string, string>,
+    secretKeys: string[] = [],
+    previousOutputs: Record<string, unknown> = {},
+): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
+    const mocks = await installMocks("prod", false, previousOutputs);
     pulumi.runtime.setAllConfig(config, secretKeys);
     delete require.cache[PROGRAM];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -151,6 +155,22 @@ describe("program", () => {
         const { mocks } = await runProgram({ ...REQUIRED, [`${NS}:switchCluster`]: "false" });
         assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
         assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 3);
+    });
+
+    it("reads its own previous outputs and reports an expired secret at error level", async () => {
+        const errors: string[] = [];
+        const log = pulumi.log as { error: typeof pulumi.log.error };
+        const original = log.error;
+        log.error = async (message: string) => void errors.push(message);
+        try {
+            const { mocks } = await runProgram(REQUIRED, [], { secretExpiresAt: "2020-01-31T00:00:00.000Z", secretRenewsAfter: "2020-01-01T00:00:00.000Z" });
+            const [reference] = mocks.ofType("pulumi:pulumi:StackReference");
+            assert.equal(reference.inputs.name, "organization/aks-acr-cross-tenant/prod");
+        } finally {
+            log.error = original;
+        }
+        assert.equal(errors.length, 1);
+        assert.match(errors[0], /expired on 2020-01-31.*pulumi up --stack prod/);
     });
 
     it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {

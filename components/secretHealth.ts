@@ -1,0 +1,47 @@
+/**
+ * Is the deployed client secret due for renewal or already expired? A pure function of the deployed secret's
+ * dates and the clock, so the messages `pulumi preview` prints are tested with a controlled clock.
+ */
+
+/** Dates of the secret currently deployed (for example the stack's own previous outputs). */
+export interface DeployedSecretDates {
+    /** When the deployed secret expires (ISO 8601); absent before the first deployment. */
+    readonly expiresAt?: string;
+    /** From when the deployed secret is due for renewal (ISO 8601). */
+    readonly renewsAfter?: string;
+}
+
+export type SecretHealth =
+    | { readonly level: "ok" }
+    | { readonly level: "renewal-due" | "expired"; readonly message: string };
+
+function day(iso: string): string {
+    return iso.slice(0, 10);
+}
+
+/**
+ * `renewal-due` from `renewsAfter`, `expired` from `expiresAt`, `ok` otherwise (and when nothing is deployed yet).
+ * Messages name the date and the command that fixes it.
+ */
+export function secretHealth(deployed: DeployedSecretDates, now: Date, stack: string): SecretHealth {
+    const expiresAt = deployed.expiresAt ? Date.parse(deployed.expiresAt) : Number.NaN;
+    const renewsAfter = deployed.renewsAfter ? Date.parse(deployed.renewsAfter) : Number.NaN;
+    const command = `pulumi up --stack ${stack}`;
+    if (!Number.isNaN(expiresAt) && now.getTime() >= expiresAt) {
+        return {
+            level: "expired",
+            message:
+                `The AKS cluster's client secret expired on ${day(deployed.expiresAt ?? "")}: the cluster cannot pull from the registries or manage its Azure resources. ` +
+                `Run \`${command}\` now: it mints a new secret and switches the cluster to it.`,
+        };
+    }
+    if (!Number.isNaN(renewsAfter) && now.getTime() >= renewsAfter) {
+        return {
+            level: "renewal-due",
+            message:
+                `The AKS cluster's client secret expires on ${day(deployed.expiresAt ?? "")} and has been due for renewal since ${day(deployed.renewsAfter ?? "")}. ` +
+                `\`${command}\` mints a new secret, switches the cluster to it and then deletes the old one; run it if this is a preview.`,
+        };
+    }
+    return { level: "ok" };
+}

@@ -1,0 +1,25 @@
+import * as assert from "node:assert/strict";
+import { secretHealth } from "../components/secretHealth";
+
+const deployed = { renewsAfter: "2027-03-01T00:00:00.000Z", expiresAt: "2027-03-31T00:00:00.000Z" };
+
+describe("secretHealth", () => {
+    it("is quiet before the renewal window and before the first deployment", () => {
+        assert.deepEqual(secretHealth(deployed, new Date("2027-02-28T23:59:59Z"), "prod"), { level: "ok" });
+        assert.deepEqual(secretHealth({}, new Date("2027-04-01T00:00:00Z"), "prod"), { level: "ok" });
+    });
+
+    it("warns inside the renewal window, naming the expiry date and the command", () => {
+        const health = secretHealth(deployed, new Date("2027-03-01T00:00:00Z"), "prod");
+        assert.equal(health.level, "renewal-due");
+        assert.match(health.message, /expires on 2027-03-31 and has been due for renewal since 2027-03-01/);
+        assert.match(health.message, /`pulumi up --stack prod`/);
+    });
+
+    it("reports an expired secret from its expiry instant on", () => {
+        const health = secretHealth(deployed, new Date("2027-03-31T00:00:00Z"), "prod");
+        assert.equal(health.level, "expired");
+        assert.match(health.message, /expired on 2027-03-31: the cluster cannot pull/);
+        assert.match(health.message, /Run `pulumi up --stack prod` now/);
+    });
+});
