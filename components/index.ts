@@ -17,3 +17,5 @@ export type { ClusterToBind } from "./crossTenantAcrPull";
 export type { ClusterTenantRole } from "./validation";
 export { ARM_ENDPOINTS, ClusterCredentialError, readClusterClientId, resetClusterServicePrincipal } from "./reset/resetClusterServicePrincipal";
 export type { ArmConnection, ClusterCredentialErrorCode, ClusterTarget, ServicePrincipalCredentials } from "./reset/resetClusterServicePrincipal";
+export { secretHealth } from "./secretHealth";
+export type { DeployedSecretDates, SecretHealth } from "./secretHealth";

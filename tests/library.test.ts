@@ -11,6 +11,7 @@ describe("library entry", () => {
             "ClusterCredentialError",
             "tenantProviders",
             "secretSchedule",
+            "secretHealth",
             "parseRegistryId",
             "roleDefinitionId",
             "ValidationError",
