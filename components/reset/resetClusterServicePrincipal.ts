@@ -369,13 +369,15 @@ function retryDecision(err: RestErrorLike, retry: number, baseMs: number): { del
             reason: `Azure answered HTTP ${status}${err.code ? ` ${err.code}` : ""}${retryAfter !== undefined ? " with Retry-After" : ""}`,
         };
     }
-    if (status === undefined && err.code !== undefined && TRANSIENT_NETWORK_CODES.has(err.code)) {
+    if (status === undefined && err.code !== undefined && TRANSIENT_NETWORK_CODES.includes(err.code)) {
         return { delayMs: backoff, reason: `network error ${err.code}` };
     }
     return undefined;
 }
 
-const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EPIPE", "EAI_AGAIN", "REQUEST_SEND_ERROR"]);
+// An array, not a Set: Pulumi's closure serializer (this module travels inside the binding's dynamic provider)
+// copies a module-level Set as a plain object whose `has` then throws.
+const TRANSIENT_NETWORK_CODES: readonly string[] = ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EPIPE", "EAI_AGAIN", "REQUEST_SEND_ERROR"];
 
 function isOperationInProgress(err: RestErrorLike): boolean {
     const code = (err.code ?? "").toLowerCase();
