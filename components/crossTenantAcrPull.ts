@@ -279,10 +279,10 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             pulumi.output(args.deployedSecret).apply((deployed) => {
                 const health = secretHealth(deployed ?? {}, now, stack);
                 if (health.level === "renewal-due") {
-                    pulumi.log.warn(health.message, this);
+                    void pulumi.log.warn(health.message, this);
                 } else if (health.level === "expired") {
                     // Error level, yet not thrown: the same run is what renews the secret.
-                    pulumi.log.error(health.message, this);
+                    void pulumi.log.error(health.message, this);
                 }
             });
         }

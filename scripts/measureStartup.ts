@@ -37,9 +37,9 @@ async function child(mode: Mode, count: number): Promise<void> {
             newResource: (args) => {
                 registered++;
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    return { id: args.name, state: { name: args.inputs.name, outputs: {} } };
+                    return { id: args.name, state: { name: String((args.inputs as { name?: unknown }).name), outputs: {} } };
                 }
-                return { id: `${args.name}-id`, state: { ...args.inputs, objectId: "00000000-0000-4000-8000-000000000001", clientId: "00000000-0000-4000-8000-000000000002", value: "x" } };
+                return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>), objectId: "00000000-0000-4000-8000-000000000001", clientId: "00000000-0000-4000-8000-000000000002", value: "x" } };
             },
             call: () => ({}),
         },

@@ -86,7 +86,7 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     it("create switches the cluster and records the client id it used before", async () => {
         server.enqueue("getCluster", cluster(OLD_CLIENT));
         scriptReset("op-create");
-        const result = await provider.create!(state());
+        const result = await provider.create(state());
         assert.equal(result.id, `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/${CLUSTER}`);
         assert.equal(result.outs?.previousClientId, OLD_CLIENT);
         assert.equal(result.outs?.clusterClientId, APP_CLIENT);
@@ -96,7 +96,7 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
 
     it("create on a managed-identity cluster stops before changing anything", async () => {
         server.enqueue("getCluster", cluster("msi"));
-        await assert.rejects(provider.create!(state()), (error: Error) => {
+        await assert.rejects(provider.create(state()), (error: Error) => {
             assert.match(error.message, /managed identit/i);
             assert.ok(!error.message.includes(SECRET));
             return true;
@@ -139,7 +139,7 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
         const read = await provider.read!("id", olds);
         assert.equal(read.props?.clusterClientId, OLD_CLIENT);
-        const diff = await provider.diff!("id", read.props as BindingState, state());
+        const diff = await provider.diff!("id", read.props, state());
         assert.equal(diff.changes, true, "someone switched the cluster by hand: the next up must switch it back");
     });
 
@@ -171,7 +171,7 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
 
     it("a failed reset surfaces Azure's code and message without the secret", async () => {
         server.enqueue("getCluster", cluster(OLD_CLIENT)).enqueue("resetServicePrincipalProfile", { status: 400, body: armError("InvalidParameter", "servicePrincipalProfile.clientId is invalid") });
-        await assert.rejects(provider.create!(state()), (error: Error) => {
+        await assert.rejects(provider.create(state()), (error: Error) => {
             assert.match(error.message, /InvalidParameter/);
             assert.match(error.message, /servicePrincipalProfile\.clientId is invalid/);
             assert.ok(!error.message.includes(SECRET));

@@ -178,6 +178,7 @@ describe("program", () => {
         pulumi.runtime.setAllConfig({ ...REQUIRED, [`${NS}:clusterName`]: "aks prod", [`${NS}:registryTenantId`]: TENANT_A }, []);
         delete require.cache[PROGRAM];
         assert.throws(
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
             () => require(PROGRAM),
             (error: Error) => {
                 assert.match(error.message, /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/);

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { inspect } from "node:util";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
@@ -53,7 +53,7 @@ async function sdkApiVersion(): Promise<{ apiVersion: string; known: string[] }>
     const client = new sdk.ContainerServiceClient(new StaticCredential(), SUB, { endpoint: "https://probe.invalid", additionalPolicies: [probe] });
     await client.managedClusters.get(RG, CLUSTER).catch(() => undefined);
     assert.ok(seen, "the probe saw no api-version");
-    return { apiVersion: seen, known: Object.values(sdk.KnownVersions) as string[] };
+    return { apiVersion: seen, known: Object.values(sdk.KnownVersions) };
 }
 
 function assertNoSecret(text: string, what: string): void {
@@ -156,13 +156,13 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
             ],
         );
         const [get, post] = server.requests;
-        assert.equal(get!.path, CLUSTER_PATH);
-        assert.equal(post!.path, `${CLUSTER_PATH}/resetServicePrincipalProfile`);
+        assert.equal(get.path, CLUSTER_PATH);
+        assert.equal(post.path, `${CLUSTER_PATH}/resetServicePrincipalProfile`);
         assert.ok(sdk.known.includes(sdk.apiVersion), `${sdk.apiVersion} is one of the SDK's KnownVersions`);
-        assert.equal(get!.apiVersion, sdk.apiVersion);
-        assert.equal(post!.apiVersion, sdk.apiVersion);
-        assert.deepEqual(post!.body, { clientId: NEW_CLIENT_ID, secret: SECRET });
-        assert.match(String(post!.headers["content-type"]), /^application\/json/);
+        assert.equal(get.apiVersion, sdk.apiVersion);
+        assert.equal(post.apiVersion, sdk.apiVersion);
+        assert.deepEqual(post.body, { clientId: NEW_CLIENT_ID, secret: SECRET });
+        assert.match(String(post.headers["content-type"]), /^application\/json/);
         for (const poll of server.requestsFor("operationStatus")) {
             assert.equal(poll.path, `/subscriptions/${SUB}/providers/Microsoft.ContainerService/locations/westeurope/operations/op-happy`);
             assert.equal(poll.apiVersion, "2016-03-30", "the poll keeps the api-version of the Azure-AsyncOperation URL");
@@ -205,9 +205,9 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
         assert.deepEqual(result, { previousClientId: OLD_CLIENT_ID });
         const posts = server.requestsFor("resetServicePrincipalProfile");
         assert.equal(posts.length, 2);
-        const waited = posts[1]!.receivedAt - posts[0]!.receivedAt;
+        const waited = posts[1].receivedAt - posts[0].receivedAt;
         assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms for Retry-After: 1`);
-        assert.deepEqual(posts[1]!.body, { clientId: NEW_CLIENT_ID, secret: SECRET });
+        assert.deepEqual(posts[1].body, { clientId: NEW_CLIENT_ID, secret: SECRET });
     });
 
     it("retries a transient 500 and then succeeds", async function () {
@@ -470,12 +470,10 @@ describe("readClusterClientId (against a fake ARM server)", function () {
 });
 
 describe("resetClusterServicePrincipal module", function () {
-    it("does not load @azure/arm-containerservice when imported", async function () {
+    it("does not load @azure/arm-containerservice when imported", function () {
         const modulePath = path.join(__dirname, "..", "components", "reset", "resetClusterServicePrincipal.js");
         const script = `require(${JSON.stringify(modulePath)}); process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes("arm-containerservice"))));`;
-        const stdout = await new Promise<string>((resolve, reject) => {
-            execFile(process.execPath, ["-e", script], { timeout: 10_000, cwd: process.cwd() }, (error, out) => (error ? reject(error) : resolve(out)));
-        });
+        const stdout = execFileSync(process.execPath, ["-e", script], { timeout: 10_000, cwd: process.cwd(), encoding: "utf8" });
         assert.equal(stdout, "false");
     });
 
