@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMocks, SUB_A, SUB_B1, SUB_B2, TENANT_A, TENANT_B, fakeSecretFor, installMocks, isSecretWrapped, unwrapSecret, promiseOf, registryId, settle } from "./mocks";
+import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import { crossTenantApplicationsAreMultitenant, policies } from "../policy/policies";
+import { type Recorded, RecordingMocks, SUB_A, SUB_B1, SUB_B2, TENANT_A, TENANT_B, fakeSecretFor, installMocks, isSecretWrapped, unwrapSecret, promiseOf, registryId, settle } from "./mocks";
 
 const PROGRAM = path.resolve(__dirname, "..", "index.js");
 const NS = "aks-acr-cross-tenant";
@@ -171,6 +173,43 @@ describe("program", () => {
         }
         assert.equal(errors.length, 1);
         assert.match(errors[0], /expired on 2020-01-31.*pulumi up --stack prod/);
+    });
+
+    it("passes its own policy pack", async () => {
+        const { mocks } = await runProgram(REQUIRED);
+        const found: string[] = [];
+        const report = (message: string): void => void found.push(message);
+        for (const resource of mocks.resources) {
+            for (const policy of policies) {
+                if ("validateResource" in policy && typeof policy.validateResource === "function") {
+                    await policy.validateResource(
+                        {
+                            type: resource.type,
+                            name: resource.name,
+                            props: resource.inputs,
+                            getConfig: <T>() => ({ maxLifetimeDays: 730 }) as T,
+                        } as unknown as ResourceValidationArgs,
+                        report,
+                    );
+                }
+            }
+        }
+        const asPolicyResource = (resource: Recorded, all: Recorded[]): PolicyResource =>
+            ({
+                type: resource.type,
+                name: resource.name,
+                urn: resource.name,
+                props: resource.inputs,
+                provider: mocks.providerOf(resource) && { props: mocks.providerOf(resource)?.inputs },
+                // The registry-tenant principal's only dependency is the application it was made for.
+                dependencies: resource.type.includes("ServicePrincipal") ? all.filter((r) => r.type.includes("application:Application")).map((r) => ({ urn: r.name })) : [],
+            }) as unknown as PolicyResource;
+        await crossTenantApplicationsAreMultitenant.validateStack(
+            { resources: mocks.resources.map((r) => asPolicyResource(r, mocks.resources)) } as unknown as StackValidationArgs,
+            report,
+        );
+        assert.deepEqual(found, []);
+        assert.equal(mocks.ofType("azuread:index/servicePrincipal:ServicePrincipal").length, 2, "the stack check must have had principals to look at");
     });
 
     it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
