@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/core-auth";
 import { LOGIN_HOSTS, type AzureEnvironment } from "./azureIds";
 import * as reset from "./reset/resetClusterServicePrincipal";
+import { ValidationError, type Problem } from "./validation";
 
 /** What happens to the cluster when the binding is deleted (destroy, or the binding removed from the program). */
 export type BindingDeletePolicy = "refuse" | "restore" | "leave";
@@ -50,6 +51,24 @@ export interface ClusterCredentialBindingArgs {
     readonly timeoutMinutes?: number;
     /** How to sign in. Default: DefaultAzureCredential restricted to `tenantId`. */
     readonly signIn?: BindingSignIn;
+    /**
+     * ARM endpoint of a private or sovereign cloud that `azureEnvironment` does not name, such as Azure Stack Hub
+     * (e.g. `https://management.local.azurestack.external`): an https origin, no path. Tokens are requested for
+     * `${armEndpoint}/.default`, so the cloud's ARM must accept that audience. Default: the ARM endpoint of
+     * `azureEnvironment`.
+     */
+    readonly armEndpoint?: string;
+    /**
+     * Sign-in host of such a cloud: an https origin, no path; the tenant is appended. Instance discovery is turned
+     * off when it is given, because Entra's discovery service only knows the public clouds' authorities, so it must
+     * be a host you trust. Default: the sign-in host of `azureEnvironment`.
+     */
+    readonly authorityHost?: string;
+    /**
+     * Seconds between polls of the reset operation, and the base of the retry backoff. AKS resets take minutes,
+     * so polling faster only spends ARM read quota. Default 15.
+     */
+    readonly pollIntervalSeconds?: number;
 }
 
 /** The provider's inputs and outputs: flat, serializable, secrets marked by the resource options. */
@@ -68,6 +87,12 @@ export interface BindingState {
     readonly signInClientId?: string;
     readonly signInClientSecret?: string;
     readonly useOidc: boolean;
+    /** Custom ARM endpoint; absent means the one of `azureEnvironment`. */
+    readonly armEndpoint?: string;
+    /** Custom sign-in host; absent means the one of `azureEnvironment`. */
+    readonly authorityHost?: string;
+    /** Poll interval of the reset; absent means 15 seconds. */
+    readonly pollIntervalSeconds?: number;
     /** Output: the client id the cluster used before this binding first switched it. */
     readonly previousClientId?: string;
     /** Output: the client id the cluster really uses, as last seen (a refresh updates it). */
@@ -80,10 +105,23 @@ export const BINDING_SECRET_OUTPUTS = ["secret", "restoreSecret", "signInClientS
 /** Changing which cluster is bound means a different binding. */
 const TARGET_KEYS = ["subscriptionId", "resourceGroupName", "clusterName"] as const;
 /** Keys whose change needs no call to Azure, only a new state. */
-const SETTING_KEYS = ["tenantId", "azureEnvironment", "deletePolicy", "restoreClientId", "restoreSecret", "timeoutMinutes", "signInClientId", "signInClientSecret", "useOidc"] as const;
+const SETTING_KEYS = [
+    "tenantId",
+    "azureEnvironment",
+    "deletePolicy",
+    "restoreClientId",
+    "restoreSecret",
+    "timeoutMinutes",
+    "signInClientId",
+    "signInClientSecret",
+    "useOidc",
+    "armEndpoint",
+    "authorityHost",
+    "pollIntervalSeconds",
+] as const;
 
 /** Poll interval of the reset operation: AKS resets take minutes. */
-const POLL_INTERVAL_MS = 15_000;
+const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 
 function clusterResourceId(state: BindingState): string {
     return `/subscriptions/${state.subscriptionId}/resourceGroups/${state.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${state.clusterName}`;
@@ -107,19 +145,23 @@ function needsReset(olds: BindingState, news: BindingState): boolean {
  */
 async function credentialFor(state: BindingState): Promise<TokenCredential> {
     const identity = await import("@azure/identity");
-    const authorityHost = LOGIN_HOSTS[state.azureEnvironment];
+    // Instance discovery asks the public cloud whether the authority is valid, and it knows no private cloud's.
+    const authority =
+        state.authorityHost === undefined
+            ? { authorityHost: LOGIN_HOSTS[state.azureEnvironment] }
+            : { authorityHost: state.authorityHost, disableInstanceDiscovery: true };
     if (state.signInClientId && state.signInClientSecret) {
-        return new identity.ClientSecretCredential(state.tenantId, state.signInClientId, state.signInClientSecret, { authorityHost });
+        return new identity.ClientSecretCredential(state.tenantId, state.signInClientId, state.signInClientSecret, authority);
     }
     if (state.useOidc && state.signInClientId) {
         const tokenFile = process.env.AZURE_FEDERATED_TOKEN_FILE;
         if (tokenFile) {
-            return new identity.WorkloadIdentityCredential({ tenantId: state.tenantId, clientId: state.signInClientId, tokenFilePath: tokenFile, authorityHost });
+            return new identity.WorkloadIdentityCredential({ tenantId: state.tenantId, clientId: state.signInClientId, tokenFilePath: tokenFile, ...authority });
         }
-        return new identity.ClientAssertionCredential(state.tenantId, state.signInClientId, () => ciOidcToken(), { authorityHost });
+        return new identity.ClientAssertionCredential(state.tenantId, state.signInClientId, () => ciOidcToken(), authority);
     }
     // Ambient: Azure CLI, managed identity, environment. Restricted to the cluster's tenant.
-    return new identity.DefaultAzureCredential({ tenantId: state.tenantId, authorityHost });
+    return new identity.DefaultAzureCredential({ tenantId: state.tenantId, ...authority });
 }
 
 /** The CI's OIDC token, read the way the Pulumi Azure providers read it (GitHub Actions or ARM_OIDC_* variables). */
@@ -150,11 +192,14 @@ async function ciOidcToken(): Promise<string> {
 
 async function connectionFor(state: BindingState): Promise<reset.ArmConnection> {
     return {
-        endpoint: reset.ARM_ENDPOINTS[state.azureEnvironment],
+        endpoint: state.armEndpoint ?? reset.ARM_ENDPOINTS[state.azureEnvironment],
         credential: await credentialFor(state),
-        pollIntervalMs: POLL_INTERVAL_MS,
+        pollIntervalMs: (state.pollIntervalSeconds ?? DEFAULT_POLL_INTERVAL_SECONDS) * 1000,
         timeoutMs: state.timeoutMinutes * 60_000,
-        log: (message) => pulumi.log.info(message),
+        // A progress line that cannot reach the engine must not become an unhandled rejection in the provider host.
+        log: (message) => {
+            pulumi.log.info(message).catch(() => undefined);
+        },
     };
 }
 
@@ -183,10 +228,10 @@ export type ConnectionFactory = (state: BindingState) => Promise<reset.ArmConnec
  */
 export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.ResourceProvider<BindingState, BindingState> {
     return {
-        async diff(_id: pulumi.ID, olds: BindingState, news: BindingState): Promise<pulumi.dynamic.DiffResult> {
+        diff(_id: pulumi.ID, olds: BindingState, news: BindingState): Promise<pulumi.dynamic.DiffResult> {
             const replaces = TARGET_KEYS.filter((key) => !sameText(olds[key], news[key], true));
             const settingsChanged = SETTING_KEYS.some((key) => !sameText(olds[key], news[key], false));
-            return { changes: replaces.length > 0 || needsReset(olds, news) || settingsChanged, replaces, deleteBeforeReplace: false };
+            return Promise.resolve({ changes: replaces.length > 0 || needsReset(olds, news) || settingsChanged, replaces, deleteBeforeReplace: false });
         },
 
         async create(inputs: BindingState): Promise<pulumi.dynamic.CreateResult<BindingState>> {
@@ -216,9 +261,11 @@ export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.
         async delete(_id: pulumi.ID, props: BindingState): Promise<void> {
             switch (props.deletePolicy) {
                 case "leave":
-                    pulumi.log.warn(
-                        `Leaving AKS cluster ${props.resourceGroupName}/${props.clusterName} on application ${props.clientId}: it stops pulling when that secret is deleted or expires.`,
-                    );
+                    pulumi.log
+                        .warn(
+                            `Leaving AKS cluster ${props.resourceGroupName}/${props.clusterName} on application ${props.clientId}: it stops pulling when that secret is deleted or expires.`,
+                        )
+                        .catch(() => undefined);
                     return;
                 case "restore":
                     if (!props.restoreClientId || !props.restoreSecret) {
@@ -237,8 +284,38 @@ export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.
     };
 }
 
-/** The provider Pulumi serializes into the state: real credentials and the configured cloud's ARM endpoint. */
+/** The provider Pulumi serializes into the state: real credentials and the configured (or given) cloud endpoints. */
 export const clusterCredentialBindingProvider = makeBindingProvider(connectionFor);
+
+function trimSlashes(url: string): string {
+    return url.trim().replace(/\/+$/, "");
+}
+
+/** Problems with the endpoint and polling overrides; the rest is checked by the component or the reset itself. */
+function bindingProblems(args: ClusterCredentialBindingArgs): Problem[] {
+    const problems: Problem[] = [];
+    for (const key of ["armEndpoint", "authorityHost"] as const) {
+        const value = args[key];
+        if (value !== undefined && !isHttpsUrl(trimSlashes(value))) {
+            problems.push({ key, value: JSON.stringify(value), expected: "an https URL without a path, query or fragment, e.g. https://management.local.azurestack.external" });
+        }
+    }
+    const poll = args.pollIntervalSeconds;
+    if (poll !== undefined && !(Number.isFinite(poll) && poll > 0)) {
+        problems.push({ key: "pollIntervalSeconds", value: String(poll), expected: "a positive number of seconds" });
+    }
+    return problems;
+}
+
+function isHttpsUrl(text: string): boolean {
+    try {
+        const url = new URL(text);
+        // The SDKs append the tenant (authority) or the API paths (ARM) to these origins: a path or query would end up in the wrong place.
+        return url.protocol === "https:" && (url.pathname === "/" || url.pathname === "") && url.search === "" && url.hash === "";
+    } catch {
+        return false;
+    }
+}
 
 /** Flattens the args into the provider's inputs. */
 function bindingInputs(args: ClusterCredentialBindingArgs): pulumi.Inputs {
@@ -257,6 +334,10 @@ function bindingInputs(args: ClusterCredentialBindingArgs): pulumi.Inputs {
         signInClientId: args.signIn?.clientId,
         signInClientSecret: args.signIn?.clientSecret === undefined ? undefined : pulumi.secret(args.signIn.clientSecret),
         useOidc: args.signIn?.useOidc ?? false,
+        // Left out when not given, so stacks deployed before these settings existed see no change.
+        armEndpoint: args.armEndpoint === undefined ? undefined : trimSlashes(args.armEndpoint),
+        authorityHost: args.authorityHost === undefined ? undefined : trimSlashes(args.authorityHost),
+        pollIntervalSeconds: args.pollIntervalSeconds,
         previousClientId: undefined,
         clusterClientId: undefined,
     };
@@ -272,7 +353,12 @@ export class ClusterCredentialBinding extends pulumi.dynamic.Resource {
     /** Client id the cluster really uses, as last read or set. */
     declare public readonly clusterClientId: pulumi.Output<string>;
 
+    /** @throws {ValidationError} when an endpoint is not an https URL or the poll interval is not positive. */
     constructor(name: string, args: ClusterCredentialBindingArgs, opts?: pulumi.CustomResourceOptions) {
+        const problems = bindingProblems(args);
+        if (problems.length > 0) {
+            throw new ValidationError(`Invalid arguments for the credential binding ${name}:`, problems);
+        }
         super(
             clusterCredentialBindingProvider,
             name,

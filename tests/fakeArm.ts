@@ -1,6 +1,8 @@
 /**
  * A scriptable fake of the few Azure Resource Manager endpoints the AKS credential reset uses,
- * served over TLS on 127.0.0.1 (the SDK's bearer-token policy refuses plain http).
+ * served over TLS on 127.0.0.1 (the SDK's bearer-token policy refuses plain http). After
+ * {@link FakeArmServer.actAsAuthority} it is also the Entra sign-in authority MSAL talks to, so a
+ * real `ClientSecretCredential` with `authorityHost` set to the fake gets its token here.
  *
  * Each route answers from its own queue of scripted responses, then from an optional fallback;
  * anything unscripted gets a 400 and is listed in {@link FakeArmServer.unscripted} so a test can
@@ -22,14 +24,23 @@ export type FakeArmRoute =
     /** GET .../locations/{location}/operations/{id} (the Azure-AsyncOperation URL) */
     | "operationStatus"
     /** GET .../locations/{location}/operationresults/{id} (the Location URL) */
-    | "operationResult";
+    | "operationResult"
+    /** GET /{tenant}/v2.0/.well-known/openid-configuration (MSAL's endpoint discovery) */
+    | "openidConfiguration"
+    /** POST /{tenant}/oauth2/v2.0/token (MSAL's token request) */
+    | "token";
 
 /** One scripted answer. `body` is sent as JSON unless it is undefined. */
 export interface FakeArmResponse {
     readonly status: number;
     readonly headers?: Readonly<Record<string, string>>;
     readonly body?: unknown;
+    /** Close the connection without answering (the client sees ECONNRESET); the rest is ignored. */
+    readonly dropConnection?: boolean;
 }
+
+/** A network failure: the connection is closed before any response. */
+export const DROPPED_CONNECTION: FakeArmResponse = Object.freeze({ status: 0, dropConnection: true });
 
 /** What the fake saw. */
 export interface RecordedRequest {
@@ -39,10 +50,20 @@ export interface RecordedRequest {
     /** The `api-version` query parameter, or null when absent. */
     readonly apiVersion: string | null;
     readonly headers: IncomingHttpHeaders;
-    /** Parsed JSON body, the raw text if it is not JSON, or undefined when empty. */
+    /** Parsed JSON body, the fields of a form body, the raw text otherwise, or undefined when empty. */
     readonly body: unknown;
     /** `Date.now()` when the request was fully read. */
     readonly receivedAt: number;
+}
+
+/** A token request as MSAL sent it (client credentials flow). */
+export interface TokenRequest {
+    /** Tenant segment of the token URL. */
+    readonly tenant: string;
+    readonly grantType?: string;
+    readonly clientId?: string;
+    readonly clientSecret?: string;
+    readonly scope?: string;
 }
 
 /** PEM certificate and key the fake serves. */
@@ -106,6 +127,8 @@ export class FakeArmServer {
 
     private readonly queues = new Map<FakeArmRoute, FakeArmResponse[]>();
     private readonly fallbacks = new Map<FakeArmRoute, FakeArmResponse>();
+    /** Access token the authority routes hand out, once {@link actAsAuthority} is called. */
+    private authorityToken?: string;
     private readonly server: https.Server;
     private port = 0;
 
@@ -149,6 +172,30 @@ export class FakeArmServer {
         return this;
     }
 
+    /**
+     * Answers MSAL's endpoint discovery and token requests for any tenant (after anything queued on those
+     * routes), so this server can be the `authorityHost` of a real credential. Needs `disableInstanceDiscovery`
+     * on the credential: instance discovery would ask the public cloud about this authority.
+     */
+    actAsAuthority(accessToken = "fake-arm-access-token"): this {
+        this.authorityToken = accessToken;
+        return this;
+    }
+
+    /** Token requests received, with their form fields. */
+    tokenRequests(): TokenRequest[] {
+        return this.requestsFor("token").map((request) => {
+            const form = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<string, string | undefined>;
+            return {
+                tenant: request.path.split("/")[1] ?? "",
+                grantType: form.grant_type,
+                clientId: form.client_id,
+                clientSecret: form.client_secret,
+                scope: form.scope,
+            };
+        });
+    }
+
     /** Recorded requests of one route. */
     requestsFor(route: FakeArmRoute): RecordedRequest[] {
         return this.requests.filter((r) => r.route === route);
@@ -176,6 +223,30 @@ export class FakeArmServer {
         clearTimeout(timer);
     }
 
+    /** What Entra would answer on the authority routes, for the tenant in the path; undefined on the others. */
+    private authorityAnswer(route: FakeArmRoute, pathname: string): FakeArmResponse | undefined {
+        if (this.authorityToken === undefined) return undefined;
+        const tenant = pathname.split("/")[1];
+        const base = `${this.endpoint}/${tenant}`;
+        switch (route) {
+            case "openidConfiguration":
+                // MSAL requires these four fields, and an issuer on the authority's own scheme, host and port.
+                return {
+                    status: 200,
+                    body: {
+                        issuer: `${base}/v2.0`,
+                        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+                        token_endpoint: `${base}/oauth2/v2.0/token`,
+                        jwks_uri: `${base}/discovery/v2.0/keys`,
+                    },
+                };
+            case "token":
+                return { status: 200, body: { token_type: "Bearer", expires_in: 3600, ext_expires_in: 3600, access_token: this.authorityToken } };
+            default:
+                return undefined;
+        }
+    }
+
     private handle(req: IncomingMessage, res: ServerResponse): void {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -197,14 +268,14 @@ export class FakeArmServer {
                 path: url.pathname,
                 apiVersion: url.searchParams.get("api-version"),
                 headers: req.headers,
-                body: parseBody(text),
+                body: parseBody(text, req.headers["content-type"]),
                 receivedAt: Date.now(),
             };
             this.requests.push(recorded);
             if (this.requests.length > MAX_REQUESTS) {
                 return send(res, { status: 400, body: armError("FakeArmTooManyRequests", `over ${MAX_REQUESTS} requests`) });
             }
-            const scripted = route ? (this.queues.get(route)?.shift() ?? this.fallbacks.get(route)) : undefined;
+            const scripted = route ? (this.queues.get(route)?.shift() ?? this.fallbacks.get(route) ?? this.authorityAnswer(route, url.pathname)) : undefined;
             if (!scripted) {
                 this.unscripted.push(recorded);
                 return send(res, { status: 400, body: armError("FakeArmUnscripted", `no scripted response for ${method} ${url.pathname}`) });
@@ -219,17 +290,24 @@ const CLUSTER_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\
 const RESET_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/resetServicePrincipalProfile$/i;
 const OPERATION_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operations\/[^/]+$/i;
 const RESULT_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operationresults\/[^/]+$/i;
+const OPENID_CONFIGURATION_PATH = /^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/;
+const TOKEN_PATH = /^\/[^/]+\/oauth2\/v2\.0\/token$/;
 
 function matchRoute(method: string, pathname: string): FakeArmRoute | undefined {
     if (method === "GET" && CLUSTER_PATH.test(pathname)) return "getCluster";
     if (method === "POST" && RESET_PATH.test(pathname)) return "resetServicePrincipalProfile";
     if (method === "GET" && OPERATION_PATH.test(pathname)) return "operationStatus";
     if (method === "GET" && RESULT_PATH.test(pathname)) return "operationResult";
+    if (method === "GET" && OPENID_CONFIGURATION_PATH.test(pathname)) return "openidConfiguration";
+    if (method === "POST" && TOKEN_PATH.test(pathname)) return "token";
     return undefined;
 }
 
-function parseBody(text: string): unknown {
+function parseBody(text: string, contentType: string | undefined): unknown {
     if (text === "") return undefined;
+    if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+        return Object.fromEntries(new URLSearchParams(text));
+    }
     try {
         return JSON.parse(text);
     } catch {
@@ -238,6 +316,10 @@ function parseBody(text: string): unknown {
 }
 
 function send(res: ServerResponse, response: FakeArmResponse): void {
+    if (response.dropConnection) {
+        res.socket?.destroy();
+        return;
+    }
     const headers: Record<string, string> = { "x-ms-request-id": "fake-arm", ...response.headers };
     let payload: string | undefined;
     if (response.body !== undefined && response.status !== 204) {

@@ -76,12 +76,19 @@ export class ClusterCredentialError extends Error {
     /** @param details Azure's error code and the HTTP status, when known. */
     constructor(code: ClusterCredentialErrorCode, message: string, details: { azureCode?: string; statusCode?: number } = {}) {
         super(message);
+        // Pulumi's closure serializer (the binding's dynamic provider carries this module) emits this class as a
+        // plain function whose `super(message)` becomes `Error.call(this, message)`, which sets nothing on `this`.
+        this.message = message;
+        if (this.stack === undefined) Error.captureStackTrace(this, ClusterCredentialError);
         this.name = "ClusterCredentialError";
         this.code = code;
         if (details.azureCode !== undefined) this.azureCode = details.azureCode;
         if (details.statusCode !== undefined) this.statusCode = details.statusCode;
     }
 }
+// On the prototype, as built-in errors have it. It also makes the closure serializer keep the chain to
+// Error.prototype: it drops a class prototype whose only own property is `constructor`.
+Object.defineProperty(ClusterCredentialError.prototype, "name", { value: "ClusterCredentialError", writable: true, configurable: true });
 
 const DEFAULT_POLL_INTERVAL_MS = 15_000;
 const DEFAULT_TIMEOUT_MS = 60 * 60_000;
