@@ -41,10 +41,12 @@ const acrPull = new CrossTenantAcrPull(
         secretRenewBeforeDays: settings.secretRenewBeforeDays,
         azureEnvironment: settings.azureEnvironment,
         registryTenantProviders: registryTenant,
-        deployedSecret: pulumi.all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter")]).apply(([expiresAt, renewsAfter]) => ({
-            expiresAt: typeof expiresAt === "string" ? expiresAt : undefined,
-            renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
-        })),
+        deployedSecret: pulumi
+            .all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter")])
+            .apply(([expiresAt, renewsAfter]) => ({
+                expiresAt: typeof expiresAt === "string" ? expiresAt : undefined,
+                renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
+            })),
         clusterTenantRoles: settings.clusterSwitch?.roles,
         cluster: settings.clusterSwitch && {
             subscriptionId: settings.cluster.subscriptionId,

@@ -69,6 +69,13 @@ export interface ClusterCredentialBindingArgs {
      * so polling faster only spends ARM read quota. Default 15.
      */
     readonly pollIntervalSeconds?: number;
+    /**
+     * The cluster was created with exactly these credentials (a stack that owns its cluster feeds it the
+     * component's `servicePrincipalProfile`). Create then reads the cluster and, when it already uses this client
+     * id, records the binding without a reset, which would roll the nodes of a cluster just created. Later
+     * changes reset as usual. Default false.
+     */
+    readonly initialCredentialsApplied?: boolean;
 }
 
 /** The provider's inputs and outputs: flat, serializable, secrets marked by the resource options. */
@@ -93,6 +100,7 @@ export interface BindingState {
     readonly authorityHost?: string;
     /** Poll interval of the reset; absent means 15 seconds. */
     readonly pollIntervalSeconds?: number;
+    readonly initialCredentialsApplied?: boolean;
     /** Output: the client id the cluster used before this binding first switched it. */
     readonly previousClientId?: string;
     /** Output: the client id the cluster really uses, as last seen (a refresh updates it). */
@@ -136,7 +144,11 @@ function sameText(a: unknown, b: unknown, caseInsensitive: boolean): boolean {
 
 /** Whether the cluster must be reset to reach `news`: new credentials, or drift seen by a refresh. */
 function needsReset(olds: BindingState, news: BindingState): boolean {
-    return olds.clientId !== news.clientId || olds.secret !== news.secret || (olds.clusterClientId !== undefined && olds.clusterClientId !== news.clientId);
+    return (
+        olds.clientId !== news.clientId ||
+        olds.secret !== news.secret ||
+        (olds.clusterClientId !== undefined && olds.clusterClientId !== news.clientId)
+    );
 }
 
 /**
@@ -156,7 +168,12 @@ async function credentialFor(state: BindingState): Promise<TokenCredential> {
     if (state.useOidc && state.signInClientId) {
         const tokenFile = process.env.AZURE_FEDERATED_TOKEN_FILE;
         if (tokenFile) {
-            return new identity.WorkloadIdentityCredential({ tenantId: state.tenantId, clientId: state.signInClientId, tokenFilePath: tokenFile, ...authority });
+            return new identity.WorkloadIdentityCredential({
+                tenantId: state.tenantId,
+                clientId: state.signInClientId,
+                tokenFilePath: tokenFile,
+                ...authority,
+            });
         }
         return new identity.ClientAssertionCredential(state.tenantId, state.signInClientId, () => ciOidcToken(), authority);
     }
@@ -208,7 +225,9 @@ function targetOf(state: BindingState): reset.ClusterTarget {
 }
 
 /** Why deleting is refused by default, and what to do instead. Names no secret. */
-export function refuseDeleteMessage(state: Pick<BindingState, "resourceGroupName" | "clusterName" | "clientId" | "previousClientId">): string {
+export function refuseDeleteMessage(
+    state: Pick<BindingState, "resourceGroupName" | "clusterName" | "clientId" | "previousClientId">,
+): string {
     return [
         `Refusing to delete the credential binding of AKS cluster ${state.resourceGroupName}/${state.clusterName}.`,
         `The cluster signs in as application ${state.clientId}; deleting this stack's resources deletes that application's secret,`,
@@ -231,10 +250,20 @@ export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.
         diff(_id: pulumi.ID, olds: BindingState, news: BindingState): Promise<pulumi.dynamic.DiffResult> {
             const replaces = TARGET_KEYS.filter((key) => !sameText(olds[key], news[key], true));
             const settingsChanged = SETTING_KEYS.some((key) => !sameText(olds[key], news[key], false));
-            return Promise.resolve({ changes: replaces.length > 0 || needsReset(olds, news) || settingsChanged, replaces, deleteBeforeReplace: false });
+            return Promise.resolve({
+                changes: replaces.length > 0 || needsReset(olds, news) || settingsChanged,
+                replaces,
+                deleteBeforeReplace: false,
+            });
         },
 
         async create(inputs: BindingState): Promise<pulumi.dynamic.CreateResult<BindingState>> {
+            if (inputs.initialCredentialsApplied) {
+                const current = await reset.readClusterClientId(targetOf(inputs), await connect(inputs));
+                if (current === inputs.clientId) {
+                    return { id: clusterResourceId(inputs), outs: { ...inputs, previousClientId: current, clusterClientId: current } };
+                }
+            }
             const { previousClientId } = await reset.resetClusterServicePrincipal(
                 targetOf(inputs),
                 { clientId: inputs.clientId, secret: inputs.secret },
@@ -253,7 +282,11 @@ export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.
 
         async update(_id: pulumi.ID, olds: BindingState, news: BindingState): Promise<pulumi.dynamic.UpdateResult<BindingState>> {
             if (needsReset(olds, news)) {
-                await reset.resetClusterServicePrincipal(targetOf(news), { clientId: news.clientId, secret: news.secret }, await connect(news));
+                await reset.resetClusterServicePrincipal(
+                    targetOf(news),
+                    { clientId: news.clientId, secret: news.secret },
+                    await connect(news),
+                );
             }
             return { outs: { ...news, previousClientId: olds.previousClientId, clusterClientId: news.clientId } };
         },
@@ -269,7 +302,9 @@ export function makeBindingProvider(connect: ConnectionFactory): pulumi.dynamic.
                     return;
                 case "restore":
                     if (!props.restoreClientId || !props.restoreSecret) {
-                        throw new Error(`clusterDeletePolicy is restore but no restoreClientId/restoreClientSecret is stored for ${props.resourceGroupName}/${props.clusterName}.`);
+                        throw new Error(
+                            `clusterDeletePolicy is restore but no restoreClientId/restoreClientSecret is stored for ${props.resourceGroupName}/${props.clusterName}.`,
+                        );
                     }
                     await reset.resetClusterServicePrincipal(
                         targetOf(props),
@@ -297,7 +332,11 @@ function bindingProblems(args: ClusterCredentialBindingArgs): Problem[] {
     for (const key of ["armEndpoint", "authorityHost"] as const) {
         const value = args[key];
         if (value !== undefined && !isHttpsUrl(trimSlashes(value))) {
-            problems.push({ key, value: JSON.stringify(value), expected: "an https URL without a path, query or fragment, e.g. https://management.local.azurestack.external" });
+            problems.push({
+                key,
+                value: JSON.stringify(value),
+                expected: "an https URL without a path, query or fragment, e.g. https://management.local.azurestack.external",
+            });
         }
     }
     const poll = args.pollIntervalSeconds;
@@ -338,6 +377,7 @@ function bindingInputs(args: ClusterCredentialBindingArgs): pulumi.Inputs {
         armEndpoint: args.armEndpoint === undefined ? undefined : trimSlashes(args.armEndpoint),
         authorityHost: args.authorityHost === undefined ? undefined : trimSlashes(args.authorityHost),
         pollIntervalSeconds: args.pollIntervalSeconds,
+        initialCredentialsApplied: args.initialCredentialsApplied,
         previousClientId: undefined,
         clusterClientId: undefined,
     };

@@ -77,9 +77,19 @@ export const CONFIG_KEYS = {
         default: "",
         form: 'the Entra application display name, 1-120 characters (empty means "<clusterName>-acr-pull-<stack>")',
     },
-    applicationOwners: { type: "array", required: false, default: [], form: `a list of Entra user or service principal object ids, each ${GUID_FORM}` },
+    applicationOwners: {
+        type: "array",
+        required: false,
+        default: [],
+        form: `a list of Entra user or service principal object ids, each ${GUID_FORM}`,
+    },
     secretLifetimeDays: { type: "integer", required: false, default: 180, form: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)` },
-    secretRenewBeforeDays: { type: "integer", required: false, default: 30, form: "an integer of at least 1 (days), less than secretLifetimeDays" },
+    secretRenewBeforeDays: {
+        type: "integer",
+        required: false,
+        default: 30,
+        form: "an integer of at least 1 (days), less than secretLifetimeDays",
+    },
     azureEnvironment: { type: "string", required: false, default: "public", form: AZURE_ENVIRONMENT_FORM },
     clusterClientId: {
         type: "string",
@@ -107,7 +117,12 @@ export const CONFIG_KEYS = {
         secret: true,
         form: "the client secret for registryClientId, set with `pulumi config set --secret`",
     },
-    useOidc: { type: "boolean", required: false, default: false, form: "true or false: sign in with OIDC workload identity federation (CI)" },
+    useOidc: {
+        type: "boolean",
+        required: false,
+        default: false,
+        form: "true or false: sign in with OIDC workload identity federation (CI)",
+    },
     switchCluster: {
         type: "boolean",
         required: false,
@@ -237,7 +252,7 @@ export function parseStackConfig(
     const list = (key: ConfigKey, isRequired: boolean): unknown[] => {
         const value = isRequired ? required(key) : present(key);
         if (value === undefined || value === "") {
-            return [...(spec(key).default as readonly string[] | undefined ?? [])];
+            return [...((spec(key).default as readonly string[] | undefined) ?? [])];
         }
         try {
             const parsed: unknown = JSON.parse(value);
@@ -247,7 +262,11 @@ export function parseStackConfig(
         } catch {
             // fall through: a plain string where a list belongs
         }
-        problems.push({ key, value: show(value), expected: `${CONFIG_KEYS[key].form}, as a YAML list; set items with: ${setCommand(key, stack)}` });
+        problems.push({
+            key,
+            value: show(value),
+            expected: `${CONFIG_KEYS[key].form}, as a YAML list; set items with: ${setCommand(key, stack)}`,
+        });
         return [];
     };
     const integer = (key: ConfigKey): number => {
@@ -278,7 +297,9 @@ export function parseStackConfig(
             problems.push({
                 key,
                 value: "an unknown key",
-                expected: suggestion ? `a known key; did you mean ${suggestion}?` : `one of the keys in Pulumi.yaml (${Object.keys(CONFIG_KEYS).join(", ")})`,
+                expected: suggestion
+                    ? `a known key; did you mean ${suggestion}?`
+                    : `one of the keys in Pulumi.yaml (${Object.keys(CONFIG_KEYS).join(", ")})`,
             });
         }
     }
@@ -314,7 +335,12 @@ export function parseStackConfig(
     if (clusterName || present("applicationName")) checkApplicationName("applicationName", applicationName, problems);
     checkObjectIds("applicationOwners", owners, problems);
     if (!Number.isNaN(secretLifetimeDays) && !Number.isNaN(secretRenewBeforeDays)) {
-        checkSecretLifetime({ lifetime: "secretLifetimeDays", renewBefore: "secretRenewBeforeDays" }, secretLifetimeDays, secretRenewBeforeDays, problems);
+        checkSecretLifetime(
+            { lifetime: "secretLifetimeDays", renewBefore: "secretRenewBeforeDays" },
+            secretLifetimeDays,
+            secretRenewBeforeDays,
+            problems,
+        );
     }
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
     const switchCluster = boolean("switchCluster");
@@ -327,10 +353,18 @@ export function parseStackConfig(
     const restoreSecret = present("restoreClientSecret");
     if (deletePolicy === "restore") {
         if (restoreClientId === undefined) {
-            problems.push({ key: "restoreClientId", value: undefined, expected: `the client id to restore, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientId", stack)}` });
+            problems.push({
+                key: "restoreClientId",
+                value: undefined,
+                expected: `the client id to restore, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientId", stack)}`,
+            });
         }
         if (restoreSecret === undefined) {
-            problems.push({ key: "restoreClientSecret", value: undefined, expected: `its client secret, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientSecret", stack)}` });
+            problems.push({
+                key: "restoreClientSecret",
+                value: undefined,
+                expected: `its client secret, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientSecret", stack)}`,
+            });
         }
     } else if (restoreClientId !== undefined || restoreSecret !== undefined) {
         problems.push({
@@ -345,7 +379,11 @@ export function parseStackConfig(
         problems.push({ key: "resetTimeoutMinutes", value: show(timeoutMinutes), expected: CONFIG_KEYS.resetTimeoutMinutes.form });
     }
     if (!switchCluster && roles.length > 0) {
-        problems.push({ key: "clusterRoleAssignments", value: `${roles.length} role(s)`, expected: "no cluster roles when switchCluster is false: they exist for the switched cluster's principal" });
+        problems.push({
+            key: "clusterRoleAssignments",
+            value: `${roles.length} role(s)`,
+            expected: "no cluster roles when switchCluster is false: they exist for the switched cluster's principal",
+        });
     }
 
     const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
@@ -360,7 +398,13 @@ export function parseStackConfig(
     return {
         stack,
         azureEnvironment: azureEnvironment as AzureEnvironment,
-        cluster: { tenantId: clusterTenantId, subscriptionId: clusterSubscriptionId, resourceGroupName, clusterName, credentials: clusterCredentials },
+        cluster: {
+            tenantId: clusterTenantId,
+            subscriptionId: clusterSubscriptionId,
+            resourceGroupName,
+            clusterName,
+            credentials: clusterCredentials,
+        },
         registry: { tenantId: registryTenantId, registries, role: role as RegistryRole, credentials: registryCredentials },
         applicationName,
         applicationOwners: owners as string[],
@@ -370,7 +414,10 @@ export function parseStackConfig(
             ? {
                   roles,
                   deletePolicy: deletePolicy as BindingDeletePolicy,
-                  restore: restoreClientId !== undefined && restoreSecret !== undefined ? { clientId: restoreClientId, secret: secret(restoreSecret) } : undefined,
+                  restore:
+                      restoreClientId !== undefined && restoreSecret !== undefined
+                          ? { clientId: restoreClientId, secret: secret(restoreSecret) }
+                          : undefined,
                   timeoutMinutes,
               }
             : undefined,
@@ -393,14 +440,26 @@ function credentials(
         checkGuid(idKey, clientId, "a client (application) id", problems);
     }
     if (clientSecret !== undefined && clientId === undefined) {
-        problems.push({ key: idKey, value: undefined, expected: `the client id that ${secretKey} belongs to; set it with: ${setCommand(idKey, stack)}` });
+        problems.push({
+            key: idKey,
+            value: undefined,
+            expected: `the client id that ${secretKey} belongs to; set it with: ${setCommand(idKey, stack)}`,
+        });
     }
     if (clientSecret !== undefined && useOidc) {
         // Never echo the secret: say only that it is set.
-        problems.push({ key: secretKey, value: "a secret (value hidden)", expected: "no client secret when useOidc is true: OIDC federation replaces it" });
+        problems.push({
+            key: secretKey,
+            value: "a secret (value hidden)",
+            expected: "no client secret when useOidc is true: OIDC federation replaces it",
+        });
     }
     if (clientId === undefined && useOidc) {
-        problems.push({ key: idKey, value: undefined, expected: `the client id to federate as when useOidc is true; set it with: ${setCommand(idKey, stack)}` });
+        problems.push({
+            key: idKey,
+            value: undefined,
+            expected: `the client id to federate as when useOidc is true; set it with: ${setCommand(idKey, stack)}`,
+        });
     }
     if (clientId !== undefined && clientSecret === undefined && !useOidc) {
         problems.push({

@@ -20,7 +20,7 @@ import {
 } from "./azureIds";
 import { secretSchedule } from "./secretSchedule";
 import { secretHealth } from "./secretHealth";
-import { ClusterCredentialBinding, type BindingDeletePolicy, type BindingSignIn } from "./clusterBinding";
+import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "./clusterBinding";
 import {
     checkApplicationName,
     checkAzureEnvironment,
@@ -45,23 +45,11 @@ export interface RegistryTenantProviders {
     readonly azureNative: AzureNativeProvider;
 }
 
-/** An existing AKS cluster in tenant A to switch to the application's credentials. */
-export interface ClusterToBind {
-    /** Subscription of the AKS cluster. */
-    readonly subscriptionId: string;
-    /** Resource group of the AKS cluster. */
-    readonly resourceGroupName: string;
-    /** Name of the AKS cluster. */
-    readonly clusterName: string;
-    /** What deleting the binding does: `refuse` (default), `restore` (needs `restore`) or `leave`. */
-    readonly deletePolicy?: BindingDeletePolicy;
-    /** The service principal to switch the cluster back to when the binding is deleted with `restore`. */
-    readonly restore?: { readonly clientId: pulumi.Input<string>; readonly secret: pulumi.Input<string> };
-    /** Overall deadline of one credential reset in minutes. Default 60. */
-    readonly timeoutMinutes?: number;
-    /** How the binding signs in to tenant A. Default: DefaultAzureCredential restricted to tenant A. */
-    readonly signIn?: BindingSignIn;
-}
+/**
+ * An existing AKS cluster in tenant A to switch to the application's credentials: the binding's arguments less
+ * what the component supplies (tenant, cloud, client id and secret).
+ */
+export type ClusterToBind = Omit<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
 
 export interface CrossTenantAcrPullArgs {
     /** Entra tenant id of the AKS cluster (tenant A), where the application and its secret live. */
@@ -115,6 +103,24 @@ export interface ServicePrincipalProfile {
 export const DEFAULT_SECRET_LIFETIME_DAYS = 180;
 export const DEFAULT_SECRET_RENEW_BEFORE_DAYS = 30;
 
+/** Checks a cluster to bind: ids and names, and a principal to restore when the policy says restore. */
+function checkClusterToBind(key: string, cluster: ClusterToBind, problems: Problem[]): void {
+    checkGuid(`${key}.subscriptionId`, cluster.subscriptionId, "a subscription id", problems);
+    if (!isResourceGroupName(cluster.resourceGroupName)) {
+        problems.push({ key: `${key}.resourceGroupName`, value: show(cluster.resourceGroupName), expected: "a resource group name" });
+    }
+    if (!isClusterName(cluster.clusterName)) {
+        problems.push({ key: `${key}.clusterName`, value: show(cluster.clusterName), expected: "an AKS cluster name" });
+    }
+    if (cluster.deletePolicy === "restore" && !cluster.restore) {
+        problems.push({
+            key: `${key}.restore`,
+            value: undefined,
+            expected: 'the service principal to restore when deletePolicy is "restore"',
+        });
+    }
+}
+
 /** Checks the component's arguments with the same rules as the stack config, before anything is declared. */
 function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
     const problems: Problem[] = [];
@@ -134,18 +140,12 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
     checkAzureEnvironment("azureEnvironment", args.azureEnvironment ?? "public", problems);
     checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
     if (args.cluster) {
-        checkGuid("cluster.subscriptionId", args.cluster.subscriptionId, "a subscription id", problems);
-        if (!isResourceGroupName(args.cluster.resourceGroupName)) {
-            problems.push({ key: "cluster.resourceGroupName", value: show(args.cluster.resourceGroupName), expected: "a resource group name" });
-        }
-        if (!isClusterName(args.cluster.clusterName)) {
-            problems.push({ key: "cluster.clusterName", value: show(args.cluster.clusterName), expected: "an AKS cluster name" });
-        }
-        if (args.cluster.deletePolicy === "restore" && !args.cluster.restore) {
-            problems.push({ key: "cluster.restore", value: undefined, expected: 'the service principal to restore when deletePolicy is "restore"' });
-        }
+        checkClusterToBind("cluster", args.cluster, problems);
     }
-    throwIfProblems((count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`, problems);
+    throwIfProblems(
+        (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
+        problems,
+    );
 }
 
 /** A short stable suffix for names keyed by content rather than list position. */
@@ -183,6 +183,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly readyForCluster: pulumi.Resource[];
     /** The binding that switched `args.cluster` to the application's credentials, when a cluster was given. */
     public readonly clusterBinding?: ClusterCredentialBinding;
+    /** What every binding needs from this component: the tenant, the cloud and the credentials. */
+    private readonly bindingSource: Pick<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
     /** Client id the bound cluster used before the first switch (empty when no cluster was given). */
     public readonly previousClusterClientId: pulumi.Output<string>;
 
@@ -303,26 +305,14 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         );
         this.readyForCluster = [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments];
 
+        this.bindingSource = {
+            tenantId: args.clusterTenantId,
+            azureEnvironment: args.azureEnvironment,
+            clientId: application.clientId,
+            secret: secretValue,
+        };
         if (args.cluster) {
-            // The switch waits for every principal and role assignment, so the cluster never runs on credentials
-            // that cannot pull or cannot manage its network.
-            this.clusterBinding = new ClusterCredentialBinding(
-                `${name}-cluster-binding`,
-                {
-                    subscriptionId: args.cluster.subscriptionId,
-                    resourceGroupName: args.cluster.resourceGroupName,
-                    clusterName: args.cluster.clusterName,
-                    tenantId: args.clusterTenantId,
-                    azureEnvironment: args.azureEnvironment,
-                    clientId: application.clientId,
-                    secret: secretValue,
-                    deletePolicy: args.cluster.deletePolicy,
-                    restore: args.cluster.restore,
-                    timeoutMinutes: args.cluster.timeoutMinutes,
-                    signIn: args.cluster.signIn,
-                },
-                { parent: this, dependsOn: this.readyForCluster },
-            );
+            this.clusterBinding = this.bindCluster(`${name}-cluster-binding`, args.cluster);
         }
         this.previousClusterClientId = this.clusterBinding ? this.clusterBinding.previousClientId : pulumi.output("");
 
@@ -338,5 +328,29 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             servicePrincipalProfile: this.servicePrincipalProfile,
             previousClusterClientId: this.previousClusterClientId,
         });
+    }
+
+    /**
+     * Switches a cluster to this application's credentials and keeps it there, after every principal and role
+     * assignment of this component exists. The constructor calls it for `args.cluster`; a stack that creates its
+     * own cluster calls it afterwards with `{ initialCredentialsApplied: true }` and `dependsOn: [cluster]`, so
+     * later secret rotations reach the cluster.
+     */
+    public bindCluster(
+        name: string,
+        cluster: ClusterToBind,
+        opts?: { readonly dependsOn?: readonly pulumi.Resource[] },
+    ): ClusterCredentialBinding {
+        const problems: Problem[] = [];
+        checkClusterToBind(name, cluster, problems);
+        throwIfProblems(
+            (count) =>
+                `Invalid cluster for CrossTenantAcrPull.bindCluster "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
+            problems,
+        );
+        // The switch waits for every principal and role assignment, so the cluster never runs on credentials
+        // that cannot pull or cannot manage its network.
+        const dependsOn = [...this.readyForCluster, ...(opts?.dependsOn ?? [])];
+        return new ClusterCredentialBinding(name, { ...cluster, ...this.bindingSource }, { parent: this, dependsOn });
     }
 }

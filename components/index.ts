@@ -15,7 +15,17 @@ export { ClusterCredentialBinding, BINDING_DELETE_POLICIES } from "./clusterBind
 export type { BindingDeletePolicy, BindingSignIn, ClusterCredentialBindingArgs } from "./clusterBinding";
 export type { ClusterToBind } from "./crossTenantAcrPull";
 export type { ClusterTenantRole } from "./validation";
-export { ARM_ENDPOINTS, ClusterCredentialError, readClusterClientId, resetClusterServicePrincipal } from "./reset/resetClusterServicePrincipal";
-export type { ArmConnection, ClusterCredentialErrorCode, ClusterTarget, ServicePrincipalCredentials } from "./reset/resetClusterServicePrincipal";
+export {
+    ARM_ENDPOINTS,
+    ClusterCredentialError,
+    readClusterClientId,
+    resetClusterServicePrincipal,
+} from "./reset/resetClusterServicePrincipal";
+export type {
+    ArmConnection,
+    ClusterCredentialErrorCode,
+    ClusterTarget,
+    ServicePrincipalCredentials,
+} from "./reset/resetClusterServicePrincipal";
 export { secretHealth } from "./secretHealth";
 export type { DeployedSecretDates, SecretHealth } from "./secretHealth";

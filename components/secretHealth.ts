@@ -11,9 +11,7 @@ export interface DeployedSecretDates {
     readonly renewsAfter?: string;
 }
 
-export type SecretHealth =
-    | { readonly level: "ok" }
-    | { readonly level: "renewal-due" | "expired"; readonly message: string };
+export type SecretHealth = { readonly level: "ok" } | { readonly level: "renewal-due" | "expired"; readonly message: string };
 
 function day(iso: string): string {
     return iso.slice(0, 10);

@@ -27,7 +27,10 @@ export interface Problem {
 
 /** Thrown when inputs are invalid; its message lists every problem, one per line. */
 export class ValidationError extends Error {
-    constructor(readonly summary: string, readonly problems: readonly Problem[]) {
+    constructor(
+        readonly summary: string,
+        readonly problems: readonly Problem[],
+    ) {
         super(`${summary}\n${problems.map(formatProblem).join("\n")}`);
         this.name = "ValidationError";
     }
@@ -86,7 +89,11 @@ export function checkRegistryIds(key: string, values: readonly unknown[], proble
         const firstId = seenIds.get(value.toLowerCase());
         const firstName = seenNames.get(result.registryName.toLowerCase());
         if (firstId !== undefined) {
-            problems.push({ key: itemKey, value: show(value), expected: `each registry once; it repeats ${key}[${firstId}] (ids compare case-insensitively)` });
+            problems.push({
+                key: itemKey,
+                value: show(value),
+                expected: `each registry once; it repeats ${key}[${firstId}] (ids compare case-insensitively)`,
+            });
             return;
         }
         if (firstName !== undefined) {
@@ -146,10 +153,18 @@ export function checkSecretLifetime(
 ): void {
     const lifetimeOk = Number.isInteger(lifetimeDays) && lifetimeDays >= 1 && lifetimeDays <= MAX_SECRET_LIFETIME_DAYS;
     if (!lifetimeOk) {
-        problems.push({ key: keys.lifetime, value: show(lifetimeDays), expected: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)` });
+        problems.push({
+            key: keys.lifetime,
+            value: show(lifetimeDays),
+            expected: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)`,
+        });
     }
     if (!Number.isInteger(renewBeforeDays) || renewBeforeDays < 1) {
-        problems.push({ key: keys.renewBefore, value: show(renewBeforeDays), expected: `an integer of at least 1 (days), less than ${keys.lifetime}` });
+        problems.push({
+            key: keys.renewBefore,
+            value: show(renewBeforeDays),
+            expected: `an integer of at least 1 (days), less than ${keys.lifetime}`,
+        });
     } else if (lifetimeOk && renewBeforeDays >= lifetimeDays) {
         problems.push({
             key: keys.renewBefore,

@@ -2,7 +2,14 @@
  * CrossGuard policies for cross-tenant registry access. They live apart from the PolicyPack entry
  * (`policy/index.ts`), whose construction starts a gRPC server, so tests call them directly.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 
 export const ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
 export const APPLICATION = "azuread:index/application:Application";
@@ -44,7 +51,9 @@ export const pullRolesAtRegistryScope: ResourceValidationPolicy = {
         const roleDefinitionId = typeof props.roleDefinitionId === "string" ? props.roleDefinitionId.toLowerCase() : "";
         const scope = typeof props.scope === "string" ? props.scope : undefined;
         if (PULL_ROLE_GUIDS.some((guid) => roleDefinitionId.endsWith(guid)) && scope !== undefined && !REGISTRY_SCOPE.test(scope)) {
-            reportViolation(`Role assignment "${args.name}" grants a registry pull role at ${scope}; grant it on each registry's resource id instead.`);
+            reportViolation(
+                `Role assignment "${args.name}" grants a registry pull role at ${scope}; grant it on each registry's resource id instead.`,
+            );
         }
     },
 };
@@ -89,12 +98,13 @@ export const crossTenantApplicationsAreMultitenant: StackValidationPolicy = {
         for (const application of args.resources.filter((resource) => resource.type === APPLICATION)) {
             const home = tenantOf(application);
             const foreign = principals.filter(
-                (principal) => principal.dependencies.some((dependency) => dependency.urn === application.urn) && tenantOf(principal) !== home,
+                (principal) =>
+                    principal.dependencies.some((dependency) => dependency.urn === application.urn) && tenantOf(principal) !== home,
             );
             const audience = (application.props as Props).signInAudience;
             if (foreign.length > 0 && !MULTITENANT_AUDIENCES.includes(String(audience))) {
                 reportViolation(
-                    `Application "${application.name}" has a service principal in another tenant (${foreign.map((p) => p.name).join(", ")}) but signInAudience is ${String(audience ?? "AzureADMyOrg")}; set AzureADMultipleOrgs.`,
+                    `Application "${application.name}" has a service principal in another tenant (${foreign.map((p) => p.name).join(", ")}) but signInAudience is ${typeof audience === "string" ? audience : "AzureADMyOrg"}; set AzureADMultipleOrgs.`,
                     application.urn,
                 );
             }
@@ -102,4 +112,9 @@ export const crossTenantApplicationsAreMultitenant: StackValidationPolicy = {
     },
 };
 
-export const policies = [roleAssignmentsSetPrincipalType, pullRolesAtRegistryScope, passwordsExpireWithinMaximum, crossTenantApplicationsAreMultitenant];
+export const policies = [
+    roleAssignmentsSetPrincipalType,
+    pullRolesAtRegistryScope,
+    passwordsExpireWithinMaximum,
+    crossTenantApplicationsAreMultitenant,
+];

@@ -23,7 +23,8 @@ const ROOT = path.resolve(BIN, "..");
 function registryIds(count: number): string[] {
     return Array.from(
         { length: count },
-        (_, i) => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/registry${String(i).padStart(4, "0")}`,
+        (_, i) =>
+            `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/registry${String(i).padStart(4, "0")}`,
     );
 }
 
@@ -39,7 +40,15 @@ async function child(mode: Mode, count: number): Promise<void> {
                 if (args.type === "pulumi:pulumi:StackReference") {
                     return { id: args.name, state: { name: String((args.inputs as { name?: unknown }).name), outputs: {} } };
                 }
-                return { id: `${args.name}-id`, state: { ...(args.inputs as Record<string, unknown>), objectId: "00000000-0000-4000-8000-000000000001", clientId: "00000000-0000-4000-8000-000000000002", value: "x" } };
+                return {
+                    id: `${args.name}-id`,
+                    state: {
+                        ...(args.inputs as Record<string, unknown>),
+                        objectId: "00000000-0000-4000-8000-000000000001",
+                        clientId: "00000000-0000-4000-8000-000000000002",
+                        value: "x",
+                    },
+                };
             },
             call: () => ({}),
         },
@@ -74,22 +83,40 @@ async function child(mode: Mode, count: number): Promise<void> {
         const nB = new Provider("bn", { tenantId: TENANT_B, subscriptionId: SUB });
         const app = new azuread.Application("app", { displayName: "aks", signInAudience: "AzureADMultipleOrgs" }, { provider: adA });
         new azuread.ServicePrincipal("sp-a", { clientId: app.clientId }, { provider: adA });
-        const password = new azuread.ApplicationPassword("pw", { applicationId: app.id, endDate: "2027-01-01T00:00:00Z" }, { provider: adA });
+        const password = new azuread.ApplicationPassword(
+            "pw",
+            { applicationId: app.id, endDate: "2027-01-01T00:00:00Z" },
+            { provider: adA },
+        );
         const sp = new azuread.ServicePrincipal("sp-b", { clientId: app.clientId }, { provider: adB });
         const assignments = ids.map(
             (id, i) =>
                 new RoleAssignment(
                     `ra-${i}`,
-                    { scope: id, roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`, principalId: sp.objectId, principalType: "ServicePrincipal" },
+                    {
+                        scope: id,
+                        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
+                        principalId: sp.objectId,
+                        principalType: "ServicePrincipal",
+                    },
                     { provider: nB },
                 ),
         );
         // The switch of the existing cluster is a dynamic resource: the flat program declares it too.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { ClusterCredentialBinding } = require(path.join(BIN, "components", "clusterBinding.js")) as typeof import("../components/clusterBinding");
+        const { ClusterCredentialBinding } = require(
+            path.join(BIN, "components", "clusterBinding.js"),
+        ) as typeof import("../components/clusterBinding");
         const binding = new ClusterCredentialBinding(
             "binding",
-            { subscriptionId: SUB, resourceGroupName: "rg", clusterName: "aks", tenantId: TENANT_A, clientId: app.clientId, secret: password.value },
+            {
+                subscriptionId: SUB,
+                resourceGroupName: "rg",
+                clusterName: "aks",
+                tenantId: TENANT_A,
+                clientId: app.clientId,
+                secret: password.value,
+            },
             { dependsOn: assignments },
         );
         outputs = [password.value, binding.id, ...assignments.map((a) => a.id)];
@@ -115,24 +142,35 @@ function median(values: number[]): number {
 }
 
 function main(): void {
-    const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+    const counts = process.argv
+        .slice(2)
+        .map(Number)
+        .filter((n) => n > 0);
     const rows: string[] = [];
     for (const count of counts.length > 0 ? counts : [1, 10, 100]) {
         for (const mode of ["pulumi-only", "flat", "program"] as const) {
-            const samples = Array.from({ length: 5 }, () =>
-                JSON.parse(execFileSync(process.execPath, [__filename, "--child", mode, String(count)], { cwd: ROOT, encoding: "utf8" })) as {
-                    ms: number;
-                    heapMB: number;
-                    registered: number;
-                    modules: number;
-                    azureNativeModules: number;
-                    azureSdkLoaded: boolean;
-                },
+            const samples = Array.from(
+                { length: 5 },
+                () =>
+                    JSON.parse(
+                        execFileSync(process.execPath, [__filename, "--child", mode, String(count)], { cwd: ROOT, encoding: "utf8" }),
+                    ) as {
+                        ms: number;
+                        heapMB: number;
+                        registered: number;
+                        modules: number;
+                        azureNativeModules: number;
+                        azureSdkLoaded: boolean;
+                    },
             );
             const last = samples[samples.length - 1];
             rows.push(
-                `${String(count).padStart(4)} registries  ${mode.padEnd(12)} ${median(samples.map((s) => s.ms)).toFixed(0).padStart(6)} ms  ` +
-                    `${median(samples.map((s) => s.heapMB)).toFixed(1).padStart(6)} MB heap  ${String(last.registered).padStart(4)} registrations  ` +
+                `${String(count).padStart(4)} registries  ${mode.padEnd(12)} ${median(samples.map((s) => s.ms))
+                    .toFixed(0)
+                    .padStart(6)} ms  ` +
+                    `${median(samples.map((s) => s.heapMB))
+                        .toFixed(1)
+                        .padStart(6)} MB heap  ${String(last.registered).padStart(4)} registrations  ` +
                     `${String(last.modules).padStart(5)} modules (${last.azureNativeModules} azure-native)  Azure SDK loaded: ${last.azureSdkLoaded}`,
             );
         }

@@ -33,7 +33,10 @@ function rawValue(value: unknown): string {
 
 /** Validates one stack file's text. */
 export function validateStackFile(file: string, text: string): StackFileReport {
-    const stack = path.basename(file).replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
+    const stack = path
+        .basename(file)
+        .replace(/^Pulumi\./, "")
+        .replace(/\.ya?ml$/, "");
     let document: unknown;
     try {
         document = parse(text);

@@ -31,11 +31,23 @@ describe("azureIds", () => {
         });
 
         for (const [label, id, problem] of [
-            ["a storage account id", `/subscriptions/${SUB_B1}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/contoso1`, /not a container registry resource id/],
+            [
+                "a storage account id",
+                `/subscriptions/${SUB_B1}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/contoso1`,
+                /not a container registry resource id/,
+            ],
             ["a trailing slash", `${registryId(SUB_B1, "rg", "contoso1")}/`, /not a container registry resource id/],
             ["a missing leading slash", registryId(SUB_B1, "rg", "contoso1").slice(1), /not a container registry resource id/],
-            ["a subscription that is not a GUID", registryId("prod-subscription", "rg", "contoso1"), /subscription "prod-subscription" is not a GUID/],
-            ["a registry name with a hyphen", registryId(SUB_B1, "rg", "contoso-images"), /registry name "contoso-images" must be 5-50 letters and digits/],
+            [
+                "a subscription that is not a GUID",
+                registryId("prod-subscription", "rg", "contoso1"),
+                /subscription "prod-subscription" is not a GUID/,
+            ],
+            [
+                "a registry name with a hyphen",
+                registryId(SUB_B1, "rg", "contoso-images"),
+                /registry name "contoso-images" must be 5-50 letters and digits/,
+            ],
             ["a registry name shorter than 5", registryId(SUB_B1, "rg", "abcd"), /registry name "abcd"/],
             ["a resource group ending in a period", registryId(SUB_B1, "rg.", "contoso1"), /resource group "rg\." breaks/],
         ] as const) {

@@ -1,7 +1,15 @@
 import * as assert from "node:assert/strict";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { makeBindingProvider, refuseDeleteMessage, type BindingState } from "../components/clusterBinding";
-import { armError, clusterResource, FakeArmServer, loadTlsFixture, operationStatus, trustCertificate, type FakeArmResponse } from "./fakeArm";
+import {
+    armError,
+    clusterResource,
+    FakeArmServer,
+    loadTlsFixture,
+    operationStatus,
+    trustCertificate,
+    type FakeArmResponse,
+} from "./fakeArm";
 
 const SUB = "0b1f6471-1bf0-4dda-aec3-111122223333";
 const RG = "rg-aks";
@@ -73,9 +81,16 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
         server
             .enqueue("resetServicePrincipalProfile", {
                 status: 202,
-                headers: { "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId), location: server.operationResultUrl(SUB, operationId) },
+                headers: {
+                    "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId),
+                    location: server.operationResultUrl(SUB, operationId),
+                },
             })
-            .enqueue("operationStatus", { status: 200, body: operationStatus("InProgress") }, { status: 200, body: operationStatus("Succeeded") })
+            .enqueue(
+                "operationStatus",
+                { status: 200, body: operationStatus("InProgress") },
+                { status: 200, body: operationStatus("Succeeded") },
+            )
             .enqueue("operationResult", { status: 200, body: {} });
     }
 
@@ -87,11 +102,17 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
         server.enqueue("getCluster", cluster(OLD_CLIENT));
         scriptReset("op-create");
         const result = await provider.create(state());
-        assert.equal(result.id, `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/${CLUSTER}`);
+        assert.equal(
+            result.id,
+            `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/${CLUSTER}`,
+        );
         assert.equal(result.outs?.previousClientId, OLD_CLIENT);
         assert.equal(result.outs?.clusterClientId, APP_CLIENT);
         assert.deepEqual(resetBodies(), [{ clientId: APP_CLIENT, secret: SECRET }]);
-        assert.ok(logs.some((line) => /elapsed/.test(line)), `no progress line with elapsed time: ${logs.join(" | ")}`);
+        assert.ok(
+            logs.some((line) => /elapsed/.test(line)),
+            `no progress line with elapsed time: ${logs.join(" | ")}`,
+        );
     });
 
     it("create on a managed-identity cluster stops before changing anything", async () => {
@@ -102,6 +123,21 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
             return true;
         });
         assert.deepEqual(resetBodies(), []);
+    });
+
+    it("create for a cluster made with these credentials records them without a reset", async () => {
+        server.enqueue("getCluster", cluster(APP_CLIENT));
+        const result = await provider.create(state({ initialCredentialsApplied: true }));
+        assert.equal(result.outs?.previousClientId, APP_CLIENT);
+        assert.deepEqual(resetBodies(), [], "a reset would roll the nodes of a cluster just created");
+    });
+
+    it("create for a cluster made with other credentials resets it even when told they were applied", async () => {
+        server.enqueue("getCluster", cluster(OLD_CLIENT)).enqueue("getCluster", cluster(OLD_CLIENT));
+        scriptReset("op-initial");
+        const result = await provider.create(state({ initialCredentialsApplied: true }));
+        assert.equal(result.outs?.previousClientId, OLD_CLIENT);
+        assert.deepEqual(resetBodies(), [{ clientId: APP_CLIENT, secret: SECRET }]);
     });
 
     it("update with a rotated secret resets again in place and keeps the original previous client id", async () => {
@@ -130,7 +166,11 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     it("reports no change when nothing changed, and a replacement when the target cluster changes", async () => {
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
         assert.deepEqual(await provider.diff!("id", olds, state()), { changes: false, replaces: [], deleteBeforeReplace: false });
-        assert.deepEqual(await provider.diff!("id", olds, state({ resourceGroupName: RG.toUpperCase() })), { changes: false, replaces: [], deleteBeforeReplace: false });
+        assert.deepEqual(await provider.diff!("id", olds, state({ resourceGroupName: RG.toUpperCase() })), {
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
         assert.deepEqual((await provider.diff!("id", olds, state({ clusterName: "aks-other" }))).replaces, ["clusterName"]);
     });
 
@@ -170,7 +210,10 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     });
 
     it("a failed reset surfaces Azure's code and message without the secret", async () => {
-        server.enqueue("getCluster", cluster(OLD_CLIENT)).enqueue("resetServicePrincipalProfile", { status: 400, body: armError("InvalidParameter", "servicePrincipalProfile.clientId is invalid") });
+        server.enqueue("getCluster", cluster(OLD_CLIENT)).enqueue("resetServicePrincipalProfile", {
+            status: 400,
+            body: armError("InvalidParameter", "servicePrincipalProfile.clientId is invalid"),
+        });
         await assert.rejects(provider.create(state()), (error: Error) => {
             assert.match(error.message, /InvalidParameter/);
             assert.match(error.message, /servicePrincipalProfile\.clientId is invalid/);

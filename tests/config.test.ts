@@ -86,7 +86,10 @@ describe("stack config", () => {
         const { clusterName: _omit, ...raw } = valid;
         const error = problemsOf(raw);
         assert.equal(error.problems.length, 1);
-        assert.match(error.message, /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 1 problem; nothing was deployed/);
+        assert.match(
+            error.message,
+            /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 1 problem; nothing was deployed/,
+        );
         assert.match(error.message, /clusterName: missing; expected an AKS cluster name/);
         assert.match(error.message, /pulumi config set aks-acr-cross-tenant:clusterName <value> --stack prod/);
     });
@@ -146,11 +149,17 @@ describe("stack config", () => {
     it("requires two different tenants, compared case-insensitively", () => {
         const error = problemsOf({ ...valid, registryTenantId: TENANT_A.toUpperCase() });
         assert.equal(error.problems.length, 1);
-        assert.match(error.message, new RegExp(`registryTenantId: got "${TENANT_A.toUpperCase()}"; expected a tenant different from clusterTenantId`));
+        assert.match(
+            error.message,
+            new RegExp(`registryTenantId: got "${TENANT_A.toUpperCase()}"; expected a tenant different from clusterTenantId`),
+        );
     });
 
     it("reports a registry named twice in different resource groups", () => {
-        const error = problemsOf({ ...valid, registryIds: JSON.stringify([registryId(SUB_B1, "a", "contoso1"), registryId(SUB_B2, "b", "Contoso1")]) });
+        const error = problemsOf({
+            ...valid,
+            registryIds: JSON.stringify([registryId(SUB_B1, "a", "contoso1"), registryId(SUB_B2, "b", "Contoso1")]),
+        });
         assert.match(error.message, /registryIds\[1\].*globally unique; "Contoso1" repeats the name in registryIds\[0\]/);
     });
 
@@ -170,17 +179,32 @@ describe("stack config", () => {
     });
 
     it("flags unknown keys and suggests the closest one", () => {
-        assert.match(problemsOf({ ...valid, registryId: "x" }).message, /registryId: got an unknown key; expected a known key; did you mean registryIds\?/);
+        assert.match(
+            problemsOf({ ...valid, registryId: "x" }).message,
+            /registryId: got an unknown key; expected a known key; did you mean registryIds\?/,
+        );
     });
 
     it("checks per-tenant credentials and never echoes a secret", () => {
         const secret = "super-secret-value-123";
         const cases: Array<[RawStackConfig, RegExp]> = [
-            [{ ...valid, clusterClientSecret: secret }, /clusterClientId: missing; expected the client id that clusterClientSecret belongs to/],
-            [{ ...valid, registryClientId: TENANT_B }, /registryClientSecret: missing; expected a client secret for registryClientId \(or useOidc: true\); set it with: pulumi config set --secret aks-acr-cross-tenant:registryClientSecret/],
-            [{ ...valid, useOidc: "true", clusterClientId: TENANT_A, registryClientId: TENANT_B, clusterClientSecret: secret }, /clusterClientSecret: got a secret \(value hidden\); expected no client secret when useOidc is true/],
+            [
+                { ...valid, clusterClientSecret: secret },
+                /clusterClientId: missing; expected the client id that clusterClientSecret belongs to/,
+            ],
+            [
+                { ...valid, registryClientId: TENANT_B },
+                /registryClientSecret: missing; expected a client secret for registryClientId \(or useOidc: true\); set it with: pulumi config set --secret aks-acr-cross-tenant:registryClientSecret/,
+            ],
+            [
+                { ...valid, useOidc: "true", clusterClientId: TENANT_A, registryClientId: TENANT_B, clusterClientSecret: secret },
+                /clusterClientSecret: got a secret \(value hidden\); expected no client secret when useOidc is true/,
+            ],
             [{ ...valid, useOidc: "true" }, /clusterClientId: missing; expected the client id to federate as when useOidc is true/],
-            [{ ...valid, clusterClientId: "app", clusterClientSecret: secret }, /clusterClientId: got "app"; expected a client \(application\) id/],
+            [
+                { ...valid, clusterClientId: "app", clusterClientSecret: secret },
+                /clusterClientId: got "app"; expected a client \(application\) id/,
+            ],
         ];
         for (const [raw, expected] of cases) {
             const error = problemsOf(raw);
@@ -191,7 +215,10 @@ describe("stack config", () => {
 
     it("reads the cluster switch settings, defaulting to switching with deletion refused", () => {
         const defaults = parseStackConfig(valid, "prod", plainSecret).clusterSwitch;
-        assert.deepEqual({ ...defaults, restore: undefined }, { roles: [], deletePolicy: "refuse", restore: undefined, timeoutMinutes: 60 });
+        assert.deepEqual(
+            { ...defaults, restore: undefined },
+            { roles: [], deletePolicy: "refuse", restore: undefined, timeoutMinutes: 60 },
+        );
         assert.equal(parseStackConfig({ ...valid, switchCluster: "false" }, "prod", plainSecret).clusterSwitch, undefined);
         const subnet = `/subscriptions/${SUB_A}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks`;
         const configured = parseStackConfig(
@@ -206,7 +233,9 @@ describe("stack config", () => {
             "prod",
             plainSecret,
         ).clusterSwitch;
-        assert.deepEqual(configured?.roles, [{ scope: subnet, role: "NetworkContributor", roleGuid: "4d97b98b-1d4f-4787-a291-c67834d212e7", subscriptionId: SUB_A }]);
+        assert.deepEqual(configured?.roles, [
+            { scope: subnet, role: "NetworkContributor", roleGuid: "4d97b98b-1d4f-4787-a291-c67834d212e7", subscriptionId: SUB_A },
+        ]);
         assert.equal(configured?.restore?.clientId, TENANT_B);
         assert.equal(configured?.timeoutMinutes, 90);
     });
@@ -215,12 +244,31 @@ describe("stack config", () => {
         const secret = "restore-secret-value";
         const cases: Array<[RawStackConfig, RegExp]> = [
             [{ ...valid, clusterDeletePolicy: "delete" }, /clusterDeletePolicy: got "delete"; expected one of refuse, restore, leave/],
-            [{ ...valid, clusterDeletePolicy: "restore" }, /restoreClientId: missing; expected the client id to restore[\s\S]*restoreClientSecret: missing; expected its client secret.*pulumi config set --secret aks-acr-cross-tenant:restoreClientSecret/],
-            [{ ...valid, restoreClientSecret: secret }, /restoreClientSecret: got a secret \(value hidden\); expected no restore credentials unless clusterDeletePolicy is restore \(it is "refuse"\)/],
+            [
+                { ...valid, clusterDeletePolicy: "restore" },
+                /restoreClientId: missing; expected the client id to restore[\s\S]*restoreClientSecret: missing; expected its client secret.*pulumi config set --secret aks-acr-cross-tenant:restoreClientSecret/,
+            ],
+            [
+                { ...valid, restoreClientSecret: secret },
+                /restoreClientSecret: got a secret \(value hidden\); expected no restore credentials unless clusterDeletePolicy is restore \(it is "refuse"\)/,
+            ],
             [{ ...valid, resetTimeoutMinutes: "2" }, /resetTimeoutMinutes: got 2; expected an integer from 5 to 1440/],
-            [{ ...valid, clusterRoleAssignments: JSON.stringify([{ scope: "/subscriptions/x", role: "NetworkContributor" }]) }, /clusterRoleAssignments\[0\]: got .*; expected \{ scope: \/subscriptions\/<guid>/],
-            [{ ...valid, clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Owner" }]) }, /clusterRoleAssignments\[0\]: .*role: NetworkContributor \| Contributor \| Reader \| <role definition GUID>/],
-            [{ ...valid, switchCluster: "false", clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }]) }, /clusterRoleAssignments: got 1 role\(s\); expected no cluster roles when switchCluster is false/],
+            [
+                { ...valid, clusterRoleAssignments: JSON.stringify([{ scope: "/subscriptions/x", role: "NetworkContributor" }]) },
+                /clusterRoleAssignments\[0\]: got .*; expected \{ scope: \/subscriptions\/<guid>/,
+            ],
+            [
+                { ...valid, clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Owner" }]) },
+                /clusterRoleAssignments\[0\]: .*role: NetworkContributor \| Contributor \| Reader \| <role definition GUID>/,
+            ],
+            [
+                {
+                    ...valid,
+                    switchCluster: "false",
+                    clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }]),
+                },
+                /clusterRoleAssignments: got 1 role\(s\); expected no cluster roles when switchCluster is false/,
+            ],
         ];
         for (const [raw, expected] of cases) {
             const error = problemsOf(raw);

@@ -99,21 +99,45 @@ describe("CrossTenantAcrPull", () => {
         const registryPrincipalId = await promiseOf(component.registryTenantServicePrincipalObjectId);
         const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
         assert.deepEqual(
-            assignments.map((a) => [a.inputs.scope, a.inputs.roleDefinitionId, a.inputs.principalId, a.inputs.principalType, mocks.tenantOf(a)]),
+            assignments.map((a) => [
+                a.inputs.scope,
+                a.inputs.roleDefinitionId,
+                a.inputs.principalId,
+                a.inputs.principalType,
+                mocks.tenantOf(a),
+            ]),
             [
-                [REGISTRY_1, `/subscriptions/${SUB_B1}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`, registryPrincipalId, "ServicePrincipal", TENANT_B],
-                [REGISTRY_2, `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`, registryPrincipalId, "ServicePrincipal", TENANT_B],
+                [
+                    REGISTRY_1,
+                    `/subscriptions/${SUB_B1}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
+                    registryPrincipalId,
+                    "ServicePrincipal",
+                    TENANT_B,
+                ],
+                [
+                    REGISTRY_2,
+                    `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
+                    registryPrincipalId,
+                    "ServicePrincipal",
+                    TENANT_B,
+                ],
             ],
         );
         assert.equal(mocks.providerOf(assignments[0])?.type, "pulumi:providers:azure-native");
-        assert.deepEqual(await promiseOf(component.roleAssignmentIds), assignments.map((a) => a.id));
+        assert.deepEqual(
+            await promiseOf(component.roleAssignmentIds),
+            assignments.map((a) => a.id),
+        );
     });
 
     it("grants Container Registry Repository Reader for ABAC-mode registries", async () => {
         const component = build({ registryRole: "ContainerRegistryRepositoryReader", registryIds: [REGISTRY_2] });
         await resolved(component);
         const [assignment] = mocks.ofType("azure-native:authorization:RoleAssignment");
-        assert.equal(assignment.inputs.roleDefinitionId, `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/b93aa761-3e63-49ed-ac28-beffa264f7ac`);
+        assert.equal(
+            assignment.inputs.roleDefinitionId,
+            `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/b93aa761-3e63-49ed-ac28-beffa264f7ac`,
+        );
         assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 1);
     });
 
@@ -178,7 +202,10 @@ describe("CrossTenantAcrPull", () => {
             (error: unknown) => {
                 assert.ok(error instanceof ValidationError);
                 assert.match(error.message, /^Invalid arguments for CrossTenantAcrPull "bad": 4 problems; nothing was declared\./);
-                assert.deepEqual(error.problems.map((p) => p.key), ["registryTenantId", "registryIds[1]", "applicationName", "secretLifetimeDays"]);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    ["registryTenantId", "registryIds[1]", "applicationName", "secretLifetimeDays"],
+                );
                 return true;
             },
         );
@@ -250,7 +277,10 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         assert.equal(binding.inputs.tenantId, TENANT_A);
         assert.equal(binding.inputs.clientId, await promiseOf(component.applicationClientId));
         assert.ok(isSecretWrapped(binding.inputs.secret), "the client secret reached the binding in plain text");
-        assert.equal(unwrapSecret(binding.inputs.secret), `${fakeSecretFor("pull-secret")}:${String(mocks.named("pull-secret").inputs.endDate)}`);
+        assert.equal(
+            unwrapSecret(binding.inputs.secret),
+            `${fakeSecretFor("pull-secret")}:${String(mocks.named("pull-secret").inputs.endDate)}`,
+        );
         assert.ok(isSecretWrapped(binding.inputs.restoreSecret));
         assert.ok(isSecretWrapped(binding.inputs.signInClientSecret));
         assert.equal(binding.inputs.deletePolicy, "restore");
@@ -276,8 +306,19 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         try {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const provider = (require(file) as { handler: () => pulumi.dynamic.ResourceProvider }).handler();
-            const same = { subscriptionId: "s", resourceGroupName: "rg", clusterName: "c", clientId: "x", secret: "y", clusterClientId: "x" };
-            assert.deepEqual(await provider.diff!("id", same, { ...same, clusterClientId: undefined }), { changes: false, replaces: [], deleteBeforeReplace: false });
+            const same = {
+                subscriptionId: "s",
+                resourceGroupName: "rg",
+                clusterName: "c",
+                clientId: "x",
+                secret: "y",
+                clusterClientId: "x",
+            };
+            assert.deepEqual(await provider.diff!("id", same, { ...same, clusterClientId: undefined }), {
+                changes: false,
+                replaces: [],
+                deleteBeforeReplace: false,
+            });
             await assert.rejects(provider.delete!("id", { ...same, deletePolicy: "refuse" }), /Refusing to delete the credential binding/);
         } finally {
             fs.rmSync(file, { force: true });
@@ -289,7 +330,10 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         await resolved(component);
         const [role] = mocks.resources.filter((r) => r.name.startsWith("pull-cluster-role-"));
         assert.equal(role.inputs.scope, SUBNET);
-        assert.equal(role.inputs.roleDefinitionId, `/subscriptions/${CLUSTER_SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`);
+        assert.equal(
+            role.inputs.roleDefinitionId,
+            `/subscriptions/${CLUSTER_SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7`,
+        );
         assert.equal(role.inputs.principalId, await promiseOf(component.clusterTenantServicePrincipalObjectId));
         assert.equal(role.inputs.principalType, "ServicePrincipal");
         assert.equal(mocks.tenantOf(role), TENANT_A);
@@ -302,21 +346,66 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
     });
 
+    it("binds a cluster the stack creates itself, after the component's grants and the cluster", async () => {
+        const component = buildWithCluster();
+        const cluster = new StandInCluster("aks");
+        const binding = component.bindCluster(
+            "aks-credentials",
+            {
+                subscriptionId: CLUSTER_SUB,
+                resourceGroupName: "rg-aks",
+                clusterName: "aks-own",
+                initialCredentialsApplied: true,
+                deletePolicy: "leave",
+            },
+            { dependsOn: [cluster] },
+        );
+        await resolved(component);
+        await promiseOf(binding.id);
+        await settle();
+        const recorded = mocks.named("aks-credentials");
+        assert.equal(recorded.inputs.initialCredentialsApplied, true);
+        assert.equal(recorded.inputs.clusterName, "aks-own");
+        assert.equal(recorded.inputs.clientId, await promiseOf(component.applicationClientId));
+        assert.ok(isSecretWrapped(recorded.inputs.secret));
+        const options = captured.get("aks-credentials")?.opts as pulumi.CustomResourceOptions;
+        const dependsOn = (options.dependsOn as pulumi.Resource[]).map(nameOf).sort();
+        assert.deepEqual(dependsOn, ["aks", ...component.readyForCluster.map(nameOf)].sort());
+        assert.throws(
+            () => component.bindCluster("bad", { subscriptionId: "x", resourceGroupName: "rg", clusterName: "-aks" }),
+            (error: unknown) =>
+                error instanceof ValidationError && error.problems.map((p) => p.key).join() === "bad.subscriptionId,bad.clusterName",
+        );
+    });
+
     it("rejects a restore policy without the principal to restore, and bad cluster-tenant roles", () => {
         assert.throws(
             () =>
                 buildWithCluster({
-                    clusterTenantRoles: [{ scope: "/subscriptions/not-a-guid/resourceGroups/rg", role: "NetworkContributor" }, { scope: SUBNET, role: "Owner-ish" }],
+                    clusterTenantRoles: [
+                        { scope: "/subscriptions/not-a-guid/resourceGroups/rg", role: "NetworkContributor" },
+                        { scope: SUBNET, role: "Owner-ish" },
+                    ],
                     cluster: { subscriptionId: CLUSTER_SUB, resourceGroupName: "rg-aks", clusterName: "aks-prod", deletePolicy: "restore" },
                 }),
             (error: unknown) => {
                 assert.ok(error instanceof ValidationError);
-                assert.deepEqual(error.problems.map((p) => p.key), ["clusterTenantRoles[0]", "clusterTenantRoles[1]", "cluster.restore"]);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    ["clusterTenantRoles[0]", "clusterTenantRoles[1]", "cluster.restore"],
+                );
                 return true;
             },
         );
     });
 });
+
+/** Stands in for the ManagedCluster a stack creates itself. */
+class StandInCluster extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("azure-native:containerservice:ManagedCluster", name, {});
+    }
+}
 
 /** The logical name of a resource (the SDK keeps it in `__name`). */
 function nameOf(resource: pulumi.Resource): string {

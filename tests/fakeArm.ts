@@ -111,7 +111,9 @@ export function loadTlsFixture(): TlsFixture {
  */
 export function trustCertificate(cert: string): () => void {
     if (typeof tls.setDefaultCACertificates !== "function" || typeof tls.getCACertificates !== "function") {
-        throw new Error(`tls.setDefaultCACertificates is missing in Node ${process.version}; the fake ARM tests need Node >= 22.19 or >= 24.5`);
+        throw new Error(
+            `tls.setDefaultCACertificates is missing in Node ${process.version}; the fake ARM tests need Node >= 22.19 or >= 24.5`,
+        );
     }
     const previous = tls.getCACertificates("default");
     tls.setDefaultCACertificates([...previous, cert]);
@@ -185,7 +187,10 @@ export class FakeArmServer {
     /** Token requests received, with their form fields. */
     tokenRequests(): TokenRequest[] {
         return this.requestsFor("token").map((request) => {
-            const form = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<string, string | undefined>;
+            const form = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<
+                string,
+                string | undefined
+            >;
             return {
                 tenant: request.path.split("/")[1] ?? "",
                 grantType: form.grant_type,
@@ -241,7 +246,10 @@ export class FakeArmServer {
                     },
                 };
             case "token":
-                return { status: 200, body: { token_type: "Bearer", expires_in: 3600, ext_expires_in: 3600, access_token: this.authorityToken } };
+                return {
+                    status: 200,
+                    body: { token_type: "Bearer", expires_in: 3600, ext_expires_in: 3600, access_token: this.authorityToken },
+                };
             default:
                 return undefined;
         }
@@ -275,10 +283,15 @@ export class FakeArmServer {
             if (this.requests.length > MAX_REQUESTS) {
                 return send(res, { status: 400, body: armError("FakeArmTooManyRequests", `over ${MAX_REQUESTS} requests`) });
             }
-            const scripted = route ? (this.queues.get(route)?.shift() ?? this.fallbacks.get(route) ?? this.authorityAnswer(route, url.pathname)) : undefined;
+            const scripted = route
+                ? (this.queues.get(route)?.shift() ?? this.fallbacks.get(route) ?? this.authorityAnswer(route, url.pathname))
+                : undefined;
             if (!scripted) {
                 this.unscripted.push(recorded);
-                return send(res, { status: 400, body: armError("FakeArmUnscripted", `no scripted response for ${method} ${url.pathname}`) });
+                return send(res, {
+                    status: 400,
+                    body: armError("FakeArmUnscripted", `no scripted response for ${method} ${url.pathname}`),
+                });
             }
             send(res, scripted);
         });
@@ -287,7 +300,8 @@ export class FakeArmServer {
 }
 
 const CLUSTER_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+$/i;
-const RESET_PATH = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/resetServicePrincipalProfile$/i;
+const RESET_PATH =
+    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerService\/managedClusters\/[^/]+\/resetServicePrincipalProfile$/i;
 const OPERATION_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operations\/[^/]+$/i;
 const RESULT_PATH = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.ContainerService\/locations\/[^/]+\/operationresults\/[^/]+$/i;
 const OPENID_CONFIGURATION_PATH = /^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/;
@@ -360,7 +374,10 @@ export function clusterResource(options: {
 }
 
 /** Body of an Azure-AsyncOperation status response. */
-export function operationStatus(status: "InProgress" | "Succeeded" | "Failed" | "Canceled", error?: { code: string; message: string }): Record<string, unknown> {
+export function operationStatus(
+    status: "InProgress" | "Succeeded" | "Failed" | "Canceled",
+    error?: { code: string; message: string },
+): Record<string, unknown> {
     return {
         id: "fake-operation",
         name: "fake-operation",

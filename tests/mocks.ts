@@ -50,7 +50,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "azuread:index/application:Application": {
                 const objectId = fakeGuid(`app-object:${args.name}`);
                 state = { ...inputs, clientId: fakeGuid(`app-client:${args.name}`), objectId };
-                this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id: `/applications/${objectId}` });
+                this.resources.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    provider: args.provider ?? "",
+                    id: `/applications/${objectId}`,
+                });
                 return { id: `/applications/${objectId}`, state };
             }
             case "pulumi:pulumi:StackReference":
@@ -61,7 +67,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 break;
             case "azuread:index/applicationPassword:ApplicationPassword":
                 // A different end date is a different password, so a different value.
-                state = { ...inputs, keyId: fakeGuid(`key:${args.name}:${String(inputs.endDate)}`), value: `${fakeSecretFor(args.name)}:${String(inputs.endDate)}` };
+                state = {
+                    ...inputs,
+                    keyId: fakeGuid(`key:${args.name}:${String(inputs.endDate)}`),
+                    value: `${fakeSecretFor(args.name)}:${String(inputs.endDate)}`,
+                };
                 break;
             case "azure-native:authorization:RoleAssignment": {
                 const scope = String(inputs.scope);

@@ -12,8 +12,10 @@ import {
     roleAssignmentsSetPrincipalType,
 } from "../policy/policies";
 
-const REGISTRY = "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso1";
-const ACR_PULL = "/subscriptions/44444444-4444-4444-4444-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d";
+const REGISTRY =
+    "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso1";
+const ACR_PULL =
+    "/subscriptions/44444444-4444-4444-4444-444444444444/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d";
 
 function resourceArgs(type: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): ResourceValidationArgs {
     return {
@@ -52,20 +54,46 @@ describe("policy pack", () => {
     });
 
     it("role assignments must set principalType", async () => {
-        assert.deepEqual(await violations(roleAssignmentsSetPrincipalType, resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL, principalType: "ServicePrincipal" })), []);
-        assert.match((await violations(roleAssignmentsSetPrincipalType, resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL })))[0], /does not set principalType/);
+        assert.deepEqual(
+            await violations(
+                roleAssignmentsSetPrincipalType,
+                resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL, principalType: "ServicePrincipal" }),
+            ),
+            [],
+        );
+        assert.match(
+            (
+                await violations(
+                    roleAssignmentsSetPrincipalType,
+                    resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL }),
+                )
+            )[0],
+            /does not set principalType/,
+        );
     });
 
     it("pull roles only at registry scope", async () => {
-        assert.deepEqual(await violations(pullRolesAtRegistryScope, resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL })), []);
+        assert.deepEqual(
+            await violations(pullRolesAtRegistryScope, resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, roleDefinitionId: ACR_PULL })),
+            [],
+        );
         const wide = await violations(
             pullRolesAtRegistryScope,
-            resourceArgs(ROLE_ASSIGNMENT, { scope: "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg", roleDefinitionId: ACR_PULL.toUpperCase() }),
+            resourceArgs(ROLE_ASSIGNMENT, {
+                scope: "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg",
+                roleDefinitionId: ACR_PULL.toUpperCase(),
+            }),
         );
         assert.match(wide[0], /grants a registry pull role at \/subscriptions\/.*\/resourceGroups\/rg; grant it on each registry/);
         // Other roles at wide scopes are not this policy's business.
         assert.deepEqual(
-            await violations(pullRolesAtRegistryScope, resourceArgs(ROLE_ASSIGNMENT, { scope: "/subscriptions/x", roleDefinitionId: "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7" })),
+            await violations(
+                pullRolesAtRegistryScope,
+                resourceArgs(ROLE_ASSIGNMENT, {
+                    scope: "/subscriptions/x",
+                    roleDefinitionId: "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+                }),
+            ),
             [],
         );
     });
@@ -73,10 +101,20 @@ describe("policy pack", () => {
     it("application passwords expire within the configured maximum", async () => {
         const inDays = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString();
         const config = { maxLifetimeDays: 365 };
-        assert.deepEqual(await violations(passwordsExpireWithinMaximum, resourceArgs(APPLICATION_PASSWORD, { endDate: inDays(180) }, config)), []);
-        assert.match((await violations(passwordsExpireWithinMaximum, resourceArgs(APPLICATION_PASSWORD, { endDate: inDays(400) }, config)))[0], /more than 365 days from now/);
+        assert.deepEqual(
+            await violations(passwordsExpireWithinMaximum, resourceArgs(APPLICATION_PASSWORD, { endDate: inDays(180) }, config)),
+            [],
+        );
+        assert.match(
+            (await violations(passwordsExpireWithinMaximum, resourceArgs(APPLICATION_PASSWORD, { endDate: inDays(400) }, config)))[0],
+            /more than 365 days from now/,
+        );
         assert.match((await violations(passwordsExpireWithinMaximum, resourceArgs(APPLICATION_PASSWORD, {}, config)))[0], /has no endDate/);
-        assert.deepEqual(passwordsExpireWithinMaximum.configSchema?.properties.maxLifetimeDays, { type: "integer", default: 730, minimum: 1 });
+        assert.deepEqual(passwordsExpireWithinMaximum.configSchema?.properties.maxLifetimeDays, {
+            type: "integer",
+            default: 730,
+            minimum: 1,
+        });
     });
 
     describe("cross-tenant application is multitenant", () => {
@@ -84,10 +122,27 @@ describe("policy pack", () => {
             return { type: "pulumi:providers:azuread", props: { tenantId }, urn: `urn:provider:${tenantId}`, name: tenantId };
         }
         function stack(signInAudience: string | undefined, secondTenant: string): StackValidationArgs {
-            const app = { type: APPLICATION, props: { signInAudience }, urn: "urn:app", name: "app", provider: provider("tenant-a"), dependencies: [] } as unknown as PolicyResource;
+            const app = {
+                type: APPLICATION,
+                props: { signInAudience },
+                urn: "urn:app",
+                name: "app",
+                provider: provider("tenant-a"),
+                dependencies: [],
+            } as unknown as PolicyResource;
             const principal = (name: string, tenant: string): PolicyResource =>
-                ({ type: SERVICE_PRINCIPAL, props: {}, urn: `urn:${name}`, name, provider: provider(tenant), dependencies: [app] }) as unknown as PolicyResource;
-            return { resources: [app, principal("sp-a", "tenant-a"), principal("sp-b", secondTenant)], stackTags: new Map() } as unknown as StackValidationArgs;
+                ({
+                    type: SERVICE_PRINCIPAL,
+                    props: {},
+                    urn: `urn:${name}`,
+                    name,
+                    provider: provider(tenant),
+                    dependencies: [app],
+                }) as unknown as PolicyResource;
+            return {
+                resources: [app, principal("sp-a", "tenant-a"), principal("sp-b", secondTenant)],
+                stackTags: new Map(),
+            } as unknown as StackValidationArgs;
         }
         async function stackViolations(args: StackValidationArgs): Promise<string[]> {
             const found: string[] = [];
@@ -101,7 +156,10 @@ describe("policy pack", () => {
 
         it("fails a single-tenant application with a principal in another tenant", async () => {
             const [message] = await stackViolations(stack(undefined, "tenant-b"));
-            assert.match(message, /Application "app" has a service principal in another tenant \(sp-b\) but signInAudience is AzureADMyOrg/);
+            assert.match(
+                message,
+                /Application "app" has a service principal in another tenant \(sp-b\) but signInAudience is AzureADMyOrg/,
+            );
         });
 
         it("leaves single-tenant applications used in their own tenant alone", async () => {

@@ -3,11 +3,30 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { crossTenantApplicationsAreMultitenant, policies } from "../policy/policies";
-import { type Recorded, RecordingMocks, SUB_A, SUB_B1, SUB_B2, TENANT_A, TENANT_B, fakeSecretFor, installMocks, isSecretWrapped, unwrapSecret, promiseOf, registryId, settle } from "./mocks";
+import {
+    type Recorded,
+    RecordingMocks,
+    SUB_A,
+    SUB_B1,
+    SUB_B2,
+    TENANT_A,
+    TENANT_B,
+    fakeSecretFor,
+    installMocks,
+    isSecretWrapped,
+    unwrapSecret,
+    promiseOf,
+    registryId,
+    settle,
+} from "./mocks";
 
 const PROGRAM = path.resolve(__dirname, "..", "index.js");
 const NS = "aks-acr-cross-tenant";
-const REGISTRIES = [registryId(SUB_B2, "rg-images", "contosoimages"), registryId(SUB_B1, "rg-shared", "contososhared"), registryId(SUB_B2, "rg-images", "contosotools")];
+const REGISTRIES = [
+    registryId(SUB_B2, "rg-images", "contosoimages"),
+    registryId(SUB_B1, "rg-shared", "contososhared"),
+    registryId(SUB_B2, "rg-images", "contosotools"),
+];
 
 const REQUIRED: Record<string, string> = {
     [`${NS}:clusterTenantId`]: TENANT_A,
@@ -40,15 +59,12 @@ describe("program", () => {
     it("declares four explicit providers, each pinned to its tenant and subscription", async () => {
         const { mocks } = await runProgram(REQUIRED);
         const providers = mocks.resources.filter((r) => r.type.startsWith("pulumi:providers:"));
-        assert.deepEqual(
-            providers.map((p) => [p.type, p.name, p.inputs.tenantId, p.inputs.subscriptionId, p.inputs.environment]).sort(),
-            [
-                ["pulumi:providers:azure-native", "cluster-tenant-azure-native", TENANT_A, SUB_A, "public"],
-                ["pulumi:providers:azure-native", "registry-tenant-azure-native", TENANT_B, SUB_B2, "public"],
-                ["pulumi:providers:azuread", "cluster-tenant-azuread", TENANT_A, undefined, "global"],
-                ["pulumi:providers:azuread", "registry-tenant-azuread", TENANT_B, undefined, "global"],
-            ],
-        );
+        assert.deepEqual(providers.map((p) => [p.type, p.name, p.inputs.tenantId, p.inputs.subscriptionId, p.inputs.environment]).sort(), [
+            ["pulumi:providers:azure-native", "cluster-tenant-azure-native", TENANT_A, SUB_A, "public"],
+            ["pulumi:providers:azure-native", "registry-tenant-azure-native", TENANT_B, SUB_B2, "public"],
+            ["pulumi:providers:azuread", "cluster-tenant-azuread", TENANT_A, undefined, "global"],
+            ["pulumi:providers:azuread", "registry-tenant-azuread", TENANT_B, undefined, "global"],
+        ]);
         // No resource may use a default provider, which would fall back to ARM_* variables.
         for (const resource of mocks.resources.filter((r) => r.type.startsWith("azure"))) {
             assert.ok(mocks.providerOf(resource), `${resource.name} uses a default provider`);
@@ -73,7 +89,12 @@ describe("program", () => {
         const principalId = await promiseOf(exports.registryTenantServicePrincipalObjectId);
         const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
         assert.deepEqual(
-            assignments.map((a) => [a.inputs.scope, String(a.inputs.roleDefinitionId).split("/")[2], a.inputs.principalId, a.inputs.principalType]),
+            assignments.map((a) => [
+                a.inputs.scope,
+                String(a.inputs.roleDefinitionId).split("/")[2],
+                a.inputs.principalId,
+                a.inputs.principalType,
+            ]),
             [
                 [REGISTRIES[0], SUB_B2, principalId, "ServicePrincipal"],
                 [REGISTRIES[1], SUB_B1, principalId, "ServicePrincipal"],
@@ -165,7 +186,10 @@ describe("program", () => {
         const original = log.error;
         log.error = async (message: string) => void errors.push(message);
         try {
-            const { mocks } = await runProgram(REQUIRED, [], { secretExpiresAt: "2020-01-31T00:00:00.000Z", secretRenewsAfter: "2020-01-01T00:00:00.000Z" });
+            const { mocks } = await runProgram(REQUIRED, [], {
+                secretExpiresAt: "2020-01-31T00:00:00.000Z",
+                secretRenewsAfter: "2020-01-01T00:00:00.000Z",
+            });
             const [reference] = mocks.ofType("pulumi:pulumi:StackReference");
             assert.equal(reference.inputs.name, "organization/aks-acr-cross-tenant/prod");
         } finally {
@@ -202,14 +226,20 @@ describe("program", () => {
                 props: resource.inputs,
                 provider: mocks.providerOf(resource) && { props: mocks.providerOf(resource)?.inputs },
                 // The registry-tenant principal's only dependency is the application it was made for.
-                dependencies: resource.type.includes("ServicePrincipal") ? all.filter((r) => r.type.includes("application:Application")).map((r) => ({ urn: r.name })) : [],
+                dependencies: resource.type.includes("ServicePrincipal")
+                    ? all.filter((r) => r.type.includes("application:Application")).map((r) => ({ urn: r.name }))
+                    : [],
             }) as unknown as PolicyResource;
         await crossTenantApplicationsAreMultitenant.validateStack(
             { resources: mocks.resources.map((r) => asPolicyResource(r, mocks.resources)) } as unknown as StackValidationArgs,
             report,
         );
         assert.deepEqual(found, []);
-        assert.equal(mocks.ofType("azuread:index/servicePrincipal:ServicePrincipal").length, 2, "the stack check must have had principals to look at");
+        assert.equal(
+            mocks.ofType("azuread:index/servicePrincipal:ServicePrincipal").length,
+            2,
+            "the stack check must have had principals to look at",
+        );
     });
 
     it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
@@ -220,7 +250,10 @@ describe("program", () => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             () => require(PROGRAM),
             (error: Error) => {
-                assert.match(error.message, /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/);
+                assert.match(
+                    error.message,
+                    /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/,
+                );
                 assert.match(error.message, /clusterName: got "aks prod"/);
                 assert.match(error.message, /registryTenantId: got "aaaaaaaa-.*"; expected a tenant different from clusterTenantId/);
                 return true;

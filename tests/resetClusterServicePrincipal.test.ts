@@ -12,7 +12,15 @@ import {
     type ArmConnection,
     type ClusterTarget,
 } from "../components/reset/resetClusterServicePrincipal";
-import { armError, clusterResource, FakeArmServer, loadTlsFixture, operationStatus, trustCertificate, type FakeArmResponse } from "./fakeArm";
+import {
+    armError,
+    clusterResource,
+    FakeArmServer,
+    loadTlsFixture,
+    operationStatus,
+    trustCertificate,
+    type FakeArmResponse,
+} from "./fakeArm";
 
 const SUB = "0b1f6471-1bf0-4dda-aec3-111122223333";
 const RG = "rg-aks-west";
@@ -50,7 +58,10 @@ async function sdkApiVersion(): Promise<{ apiVersion: string; known: string[] }>
             },
         },
     };
-    const client = new sdk.ContainerServiceClient(new StaticCredential(), SUB, { endpoint: "https://probe.invalid", additionalPolicies: [probe] });
+    const client = new sdk.ContainerServiceClient(new StaticCredential(), SUB, {
+        endpoint: "https://probe.invalid",
+        additionalPolicies: [probe],
+    });
     await client.managedClusters.get(RG, CLUSTER).catch(() => undefined);
     assert.ok(seen, "the probe saw no api-version");
     return { apiVersion: seen, known: Object.values(sdk.KnownVersions) };
@@ -109,7 +120,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
         return { endpoint: server.endpoint, credential, pollIntervalMs: 10, timeoutMs: 10_000, log: (m) => logs.push(m), ...overrides };
     }
 
-    const spCluster: FakeArmResponse = { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: OLD_CLIENT_ID }) };
+    const spCluster: FakeArmResponse = {
+        status: 200,
+        body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: OLD_CLIENT_ID }),
+    };
 
     function accepted(operationId = "op-1"): FakeArmResponse {
         return {
@@ -125,7 +139,11 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
     function scriptSuccessAfterPost(): void {
         server
             .enqueue("resetServicePrincipalProfile", accepted())
-            .enqueue("operationStatus", { status: 200, body: operationStatus("InProgress") }, { status: 200, body: operationStatus("Succeeded") })
+            .enqueue(
+                "operationStatus",
+                { status: 200, body: operationStatus("InProgress") },
+                { status: 200, body: operationStatus("Succeeded") },
+            )
             .enqueue("operationResult", { status: 200, body: {} });
     }
 
@@ -174,8 +192,14 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
         assert.ok(logs.length >= 5, logs.join("\n"));
         for (const line of logs) assert.match(line, ELAPSED);
         assert.equal(logs.filter((l) => /operation running /.test(l)).length, 2, logs.join("\n"));
-        assert.ok(logs.some((l) => /operation succeeded /.test(l)), logs.join("\n"));
-        assert.ok(logs.some((l) => l.includes(OLD_CLIENT_ID) && l.includes(NEW_CLIENT_ID)), logs.join("\n"));
+        assert.ok(
+            logs.some((l) => /operation succeeded /.test(l)),
+            logs.join("\n"),
+        );
+        assert.ok(
+            logs.some((l) => l.includes(OLD_CLIENT_ID) && l.includes(NEW_CLIENT_ID)),
+            logs.join("\n"),
+        );
         assert.deepEqual(server.unscripted, []);
     });
 
@@ -231,7 +255,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
 
         assert.deepEqual(result, { previousClientId: OLD_CLIENT_ID });
         assert.equal(server.requestsFor("resetServicePrincipalProfile").length, 7);
-        assert.ok(logs.some((l) => /HTTP 503/.test(l) && /retrying in/.test(l)), logs.join("\n"));
+        assert.ok(
+            logs.some((l) => /HTTP 503/.test(l) && /retrying in/.test(l)),
+            logs.join("\n"),
+        );
     });
 
     it("waits out a 409 'another operation is in progress' and then succeeds", async function () {
@@ -256,9 +283,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
     });
 
     it("does not retry a 409 that is not about an operation in progress", async function () {
-        server
-            .enqueue("getCluster", spCluster)
-            .enqueue("resetServicePrincipalProfile", { status: 409, body: armError("PropertyChangeNotAllowed", "Changing property 'x' is not allowed.") });
+        server.enqueue("getCluster", spCluster).enqueue("resetServicePrincipalProfile", {
+            status: 409,
+            body: armError("PropertyChangeNotAllowed", "Changing property 'x' is not allowed."),
+        });
 
         const err = await expectFailure(resetClusterServicePrincipal(TARGET, PROFILE, connection()), "RequestFailed");
 
@@ -271,7 +299,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
         server.enqueue("getCluster", spCluster);
         server.setFallback("resetServicePrincipalProfile", {
             status: 409,
-            body: armError("OperationNotAllowed", "Operation is not allowed: Another operation (Upgrading) is in progress, please wait for it to finish before starting a new operation."),
+            body: armError(
+                "OperationNotAllowed",
+                "Operation is not allowed: Another operation (Upgrading) is in progress, please wait for it to finish before starting a new operation.",
+            ),
         });
 
         const started = Date.now();
@@ -311,14 +342,23 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
     });
 
     for (const [label, body] of [
-        ["servicePrincipalProfile.clientId is \"msi\"", clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: "msi" })],
+        [
+            'servicePrincipalProfile.clientId is "msi"',
+            clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: "msi" }),
+        ],
         [
             "only `identity` is set",
             clusterResource({
                 subscriptionId: SUB,
                 resourceGroupName: RG,
                 clusterName: CLUSTER,
-                identity: { type: "UserAssigned", userAssignedIdentities: { [`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-id`]: {} } },
+                identity: {
+                    type: "UserAssigned",
+                    userAssignedIdentities: {
+                        [`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/aks-id`]:
+                            {},
+                    },
+                },
             }),
         ],
     ] as const) {
@@ -328,7 +368,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
             const err = await expectFailure(resetClusterServicePrincipal(TARGET, PROFILE, connection()), "ManagedIdentityCluster");
 
             assert.equal(server.requestsFor("resetServicePrincipalProfile").length, 0);
-            assert.deepEqual(server.requests.map((r) => r.method), ["GET"]);
+            assert.deepEqual(
+                server.requests.map((r) => r.method),
+                ["GET"],
+            );
             assert.ok(err.message.includes(CLUSTER) && err.message.includes(RG) && err.message.includes(SUB), err.message);
             assert.match(err.message, /managed identity/);
             assert.match(err.message, /tenant/);
@@ -340,7 +383,10 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
     it("names subscription, resource group and cluster on a 404", async function () {
         server.enqueue("getCluster", {
             status: 404,
-            body: armError("ResourceNotFound", `The Resource 'Microsoft.ContainerService/managedClusters/${CLUSTER}' under resource group '${RG}' was not found.`),
+            body: armError(
+                "ResourceNotFound",
+                `The Resource 'Microsoft.ContainerService/managedClusters/${CLUSTER}' under resource group '${RG}' was not found.`,
+            ),
         });
 
         const err = await expectFailure(resetClusterServicePrincipal(TARGET, PROFILE, connection()), "ClusterNotFound");
@@ -445,22 +491,48 @@ describe("readClusterClientId (against a fake ARM server)", function () {
         return { endpoint: `${server.endpoint}/`, credential: new StaticCredential(), pollIntervalMs: 10, timeoutMs: 5000 };
     }
 
-    it("returns the service principal's client id, and \"msi\" for managed-identity clusters", async function () {
+    it('returns the service principal\'s client id, and "msi" for managed-identity clusters', async function () {
         server.enqueue(
             "getCluster",
-            { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: OLD_CLIENT_ID }) },
-            { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: "msi", identity: { type: "SystemAssigned" } }) },
-            { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, identity: { type: "SystemAssigned" } }) },
+            {
+                status: 200,
+                body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId: OLD_CLIENT_ID }),
+            },
+            {
+                status: 200,
+                body: clusterResource({
+                    subscriptionId: SUB,
+                    resourceGroupName: RG,
+                    clusterName: CLUSTER,
+                    clientId: "msi",
+                    identity: { type: "SystemAssigned" },
+                }),
+            },
+            {
+                status: 200,
+                body: clusterResource({
+                    subscriptionId: SUB,
+                    resourceGroupName: RG,
+                    clusterName: CLUSTER,
+                    identity: { type: "SystemAssigned" },
+                }),
+            },
         );
 
         assert.equal(await readClusterClientId(TARGET, connection()), OLD_CLIENT_ID);
         assert.equal(await readClusterClientId(TARGET, connection()), "msi");
         assert.equal(await readClusterClientId(TARGET, connection()), "msi");
-        assert.deepEqual(server.requests.map((r) => `${r.method} ${r.path}`), Array(3).fill(`GET ${CLUSTER_PATH}`));
+        assert.deepEqual(
+            server.requests.map((r) => `${r.method} ${r.path}`),
+            Array(3).fill(`GET ${CLUSTER_PATH}`),
+        );
     });
 
     it("reports a missing cluster by name", async function () {
-        server.enqueue("getCluster", { status: 404, body: armError("ResourceGroupNotFound", `Resource group '${RG}' could not be found.`) });
+        server.enqueue("getCluster", {
+            status: 404,
+            body: armError("ResourceGroupNotFound", `Resource group '${RG}' could not be found.`),
+        });
 
         const err = await expectFailure(readClusterClientId(TARGET, connection()), "ClusterNotFound");
 
@@ -478,10 +550,13 @@ describe("resetClusterServicePrincipal module", function () {
     });
 
     it("exports the ARM endpoints of the Azure clouds", function () {
-        assert.deepEqual({ ...ARM_ENDPOINTS }, {
-            public: "https://management.azure.com",
-            usgovernment: "https://management.usgovcloudapi.net",
-            china: "https://management.chinacloudapi.cn",
-        });
+        assert.deepEqual(
+            { ...ARM_ENDPOINTS },
+            {
+                public: "https://management.azure.com",
+                usgovernment: "https://management.usgovcloudapi.net",
+                china: "https://management.chinacloudapi.cn",
+            },
+        );
     });
 });

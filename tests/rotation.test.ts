@@ -62,7 +62,15 @@ async function evaluate(now: Date, deployedSecret?: { expiresAt?: string; renews
         );
         await promiseOf(pulumi.all([component.servicePrincipalProfile, component.roleAssignmentIds, component.clusterBinding!.id]));
         await settle();
-        return { mocks, component, password: mocks.named("pull-secret").inputs, binding: mocks.named("pull-cluster-binding").inputs, options, warnings, errors };
+        return {
+            mocks,
+            component,
+            password: mocks.named("pull-secret").inputs,
+            binding: mocks.named("pull-cluster-binding").inputs,
+            options,
+            warnings,
+            errors,
+        };
     } finally {
         log.warn = original.warn;
         log.error = original.error;
@@ -71,14 +79,21 @@ async function evaluate(now: Date, deployedSecret?: { expiresAt?: string; renews
 
 /** The binding's state as the provider would see it (secrets unwrapped, serialized provider dropped). */
 function bindingState(inputs: Record<string, unknown>): BindingState {
-    const plain = Object.fromEntries(Object.entries(inputs).filter(([key]) => key !== "__provider").map(([key, value]) => [key, unwrapSecret(value)]));
+    const plain = Object.fromEntries(
+        Object.entries(inputs)
+            .filter(([key]) => key !== "__provider")
+            .map(([key, value]) => [key, unwrapSecret(value)]),
+    );
     return plain as unknown as BindingState;
 }
 
 describe("secret rotation with a controlled clock", () => {
     it("changes nothing and says nothing while the secret is outside its renewal window", async () => {
         const first = await evaluate(T0);
-        const deployed = { expiresAt: await promiseOf(first.component.secretExpiresAt), renewsAfter: await promiseOf(first.component.secretRenewsAfter) };
+        const deployed = {
+            expiresAt: await promiseOf(first.component.secretExpiresAt),
+            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
+        };
         const laterTimes = [T0.getTime() + 3_600_000, T0.getTime() + 7 * DAY, Date.parse(deployed.renewsAfter) - 1];
         for (const later of laterTimes) {
             const again = await evaluate(new Date(later), deployed);
@@ -90,7 +105,10 @@ describe("secret rotation with a controlled clock", () => {
 
     it("inside the renewal window mints a new password and switches the cluster by an update of its binding", async () => {
         const first = await evaluate(T0);
-        const deployed = { expiresAt: await promiseOf(first.component.secretExpiresAt), renewsAfter: await promiseOf(first.component.secretRenewsAfter) };
+        const deployed = {
+            expiresAt: await promiseOf(first.component.secretExpiresAt),
+            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
+        };
         const renewalTime = new Date(Date.parse(deployed.renewsAfter) + 3_600_000);
         const renewed = await evaluate(renewalTime, deployed);
 
@@ -99,13 +117,20 @@ describe("secret rotation with a controlled clock", () => {
         assert.notEqual(renewed.password.displayName, first.password.displayName);
         const lifetime = Date.parse(String(renewed.password.endDate)) - renewalTime.getTime();
         assert.ok(lifetime > 30 * DAY && lifetime <= 180 * DAY, `new secret lives ${lifetime / DAY} days`);
-        assert.equal(await promiseOf(renewed.component.secretRenewsAfter), new Date(Date.parse(deployed.renewsAfter) + 150 * DAY).toISOString());
+        assert.equal(
+            await promiseOf(renewed.component.secretRenewsAfter),
+            new Date(Date.parse(deployed.renewsAfter) + 150 * DAY).toISOString(),
+        );
 
         // The binding keeps its name and target; only the secret changes, which its provider treats as an update.
         const olds = { ...bindingState(first.binding), clusterClientId: String(first.binding.clientId) };
         const news = bindingState(renewed.binding);
         assert.notEqual(news.secret, olds.secret);
-        assert.deepEqual(await clusterCredentialBindingProvider.diff!("id", olds, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+        assert.deepEqual(await clusterCredentialBindingProvider.diff!("id", olds, news), {
+            changes: true,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
 
         assert.equal(renewed.warnings.length, 1);
         assert.match(renewed.warnings[0], new RegExp(`expires on ${deployed.expiresAt.slice(0, 10)}.*pulumi up --stack prod`));
@@ -130,7 +155,10 @@ describe("secret rotation with a controlled clock", () => {
 
     it("reports an expired secret at error level, naming the date and the command", async () => {
         const first = await evaluate(T0);
-        const deployed = { expiresAt: await promiseOf(first.component.secretExpiresAt), renewsAfter: await promiseOf(first.component.secretRenewsAfter) };
+        const deployed = {
+            expiresAt: await promiseOf(first.component.secretExpiresAt),
+            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
+        };
         const expired = await evaluate(new Date(Date.parse(deployed.expiresAt) + DAY), deployed);
         assert.deepEqual(expired.warnings, []);
         assert.equal(expired.errors.length, 1);

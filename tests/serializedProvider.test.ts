@@ -8,7 +8,16 @@ import * as assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
 import type { BindingState } from "../components/clusterBinding";
-import { DROPPED_CONNECTION, FakeArmServer, armError, clusterResource, loadTlsFixture, operationStatus, trustCertificate, type FakeArmResponse } from "./fakeArm";
+import {
+    DROPPED_CONNECTION,
+    FakeArmServer,
+    armError,
+    clusterResource,
+    loadTlsFixture,
+    operationStatus,
+    trustCertificate,
+    type FakeArmResponse,
+} from "./fakeArm";
 import { RecordingMocks, installMocks, promiseOf, settle, unwrapSecret } from "./mocks";
 import { ValidationError } from "../components/validation";
 
@@ -93,7 +102,9 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         for (const secret of [...SECRETS, ACCESS_TOKEN]) {
             assert.ok(!(inputs.__provider as string).includes(secret), `the serialized provider contains ${secret}`);
         }
-        engineProps = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, unwrapSecret(value)])) as unknown as EngineProps;
+        engineProps = Object.fromEntries(
+            Object.entries(inputs).map(([key, value]) => [key, unwrapSecret(value)]),
+        ) as unknown as EngineProps;
         provider = loadAsHost(engineProps.__provider);
     });
 
@@ -121,9 +132,16 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         server
             .enqueue("resetServicePrincipalProfile", ...before, {
                 status: 202,
-                headers: { "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId), location: server.operationResultUrl(SUB, operationId) },
+                headers: {
+                    "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId),
+                    location: server.operationResultUrl(SUB, operationId),
+                },
             })
-            .enqueue("operationStatus", { status: 200, body: operationStatus("InProgress") }, { status: 200, body: operationStatus("Succeeded") })
+            .enqueue(
+                "operationStatus",
+                { status: 200, body: operationStatus("InProgress") },
+                { status: 200, body: operationStatus("Succeeded") },
+            )
             .enqueue("operationResult", { status: 200, body: {} });
     }
 
@@ -162,7 +180,11 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         const armRequests = server.requests.filter((r) => r.route !== "token" && r.route !== "openidConfiguration");
         assert.ok(armRequests.length >= 1, "no ARM request reached the fake");
         for (const request of armRequests) {
-            assert.equal(request.headers.authorization, `Bearer ${ACCESS_TOKEN}`, `${request.method} ${request.path} did not carry the authority's token`);
+            assert.equal(
+                request.headers.authorization,
+                `Bearer ${ACCESS_TOKEN}`,
+                `${request.method} ${request.path} did not carry the authority's token`,
+            );
         }
         const firstToken = server.requests.findIndex((r) => r.route === "token");
         const firstArm = server.requests.findIndex((r) => r.route === "getCluster");
@@ -183,20 +205,29 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         assert.equal(result.outs?.pollIntervalSeconds, 0.02);
         assert.equal(server.requestsFor("getCluster").length, 1);
         assert.deepEqual(resetBodies(), [{ clientId: APP_CLIENT, secret: SECRET }]);
-        assert.ok(server.requestsFor("operationStatus").length >= 2, "the serialized provider stopped polling before the operation finished");
+        assert.ok(
+            server.requestsFor("operationStatus").length >= 2,
+            "the serialized provider stopped polling before the operation finished",
+        );
         assertSignedInAtTheFake();
         assert.ok(
             logs.some((line) => line.includes(`asking Azure to switch it to ${APP_CLIENT}`) && /elapsed/.test(line)),
             `no progress line from the serialized reset: ${logs.join(" | ")}`,
         );
-        assert.ok(logs.some((line) => line.includes("polling every 20ms")), `the poll interval from the state was not used: ${logs.join(" | ")}`);
+        assert.ok(
+            logs.some((line) => line.includes("polling every 20ms")),
+            `the poll interval from the state was not used: ${logs.join(" | ")}`,
+        );
     });
 
     it("create waits out another operation on the cluster, retrying inside the serialized code", async () => {
         server.enqueue("getCluster", cluster(OLD_CLIENT));
         scriptAcceptedReset("op-after-conflict", {
             status: 409,
-            body: armError("OperationNotAllowed", "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation."),
+            body: armError(
+                "OperationNotAllowed",
+                "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a new operation.",
+            ),
         });
 
         const result = await provider.create(engineProps);
@@ -207,14 +238,25 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
             { clientId: APP_CLIENT, secret: SECRET },
         ]);
         assert.ok(
-            logs.some((line) => /another operation is in progress on the cluster \(HTTP 409 OperationNotAllowed\); retrying in \d+ms \(attempt 2\)/.test(line)),
+            logs.some((line) =>
+                /another operation is in progress on the cluster \(HTTP 409 OperationNotAllowed\); retrying in \d+ms \(attempt 2\)/.test(
+                    line,
+                ),
+            ),
             `no retry line: ${logs.join(" | ")}`,
         );
     });
 
     it("read survives dropped connections (the transient network codes) and reports drift", async () => {
         // The SDK retries a dropped connection 3 times itself; the fifth attempt is the serialized withRetries' own.
-        server.enqueue("getCluster", DROPPED_CONNECTION, DROPPED_CONNECTION, DROPPED_CONNECTION, DROPPED_CONNECTION, cluster(HAND_SET_CLIENT));
+        server.enqueue(
+            "getCluster",
+            DROPPED_CONNECTION,
+            DROPPED_CONNECTION,
+            DROPPED_CONNECTION,
+            DROPPED_CONNECTION,
+            cluster(HAND_SET_CLIENT),
+        );
         const stored: EngineProps = { ...engineProps, previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT };
 
         const read = await provider.read!(CLUSTER_ID, stored);
@@ -222,7 +264,10 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         assert.equal(read.id, CLUSTER_ID);
         assert.equal(read.props?.clusterClientId, HAND_SET_CLIENT);
         assert.equal(server.requestsFor("getCluster").length, 5);
-        assert.ok(logs.some((line) => /Reading the cluster for rg-aks\/aks-prod: network error E\w+; retrying/.test(line)), `no network retry line: ${logs.join(" | ")}`);
+        assert.ok(
+            logs.some((line) => /Reading the cluster for rg-aks\/aks-prod: network error E\w+; retrying/.test(line)),
+            `no network retry line: ${logs.join(" | ")}`,
+        );
         assertSignedInAtTheFake();
         const diff = await provider.diff!(CLUSTER_ID, read.props, engineProps);
         assert.equal(diff.changes, true, "the cluster was switched by hand: the next up must switch it back");
@@ -237,7 +282,10 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
 
         assert.deepEqual(resetBodies(), [{ clientId: RESTORE_CLIENT, secret: RESTORE_SECRET }]);
         assertSignedInAtTheFake();
-        assert.ok(logs.some((line) => line.includes(`switch it to ${RESTORE_CLIENT}`)), `no restore progress line: ${logs.join(" | ")}`);
+        assert.ok(
+            logs.some((line) => line.includes(`switch it to ${RESTORE_CLIENT}`)),
+            `no restore progress line: ${logs.join(" | ")}`,
+        );
     });
 
     it("changing the endpoints or the poll interval is an in-place update that calls nothing", async () => {
@@ -249,7 +297,11 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
         ];
         for (const change of changes) {
             const news = { ...engineProps, ...change };
-            assert.deepEqual(await provider.diff!(CLUSTER_ID, stored, news), { changes: true, replaces: [], deleteBeforeReplace: false }, JSON.stringify(change));
+            assert.deepEqual(
+                await provider.diff!(CLUSTER_ID, stored, news),
+                { changes: true, replaces: [], deleteBeforeReplace: false },
+                JSON.stringify(change),
+            );
             const result = await provider.update!(CLUSTER_ID, stored, news);
             assert.equal(result.outs?.previousClientId, OLD_CLIENT);
             assert.deepEqual({ ...result.outs, ...change }, result.outs, "the new setting was not stored");
@@ -278,7 +330,10 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
                 }),
             (error: unknown) => {
                 assert.ok(error instanceof ValidationError);
-                assert.deepEqual(error.problems.map((problem) => problem.key), ["armEndpoint", "authorityHost", "pollIntervalSeconds"]);
+                assert.deepEqual(
+                    error.problems.map((problem) => problem.key),
+                    ["armEndpoint", "authorityHost", "pollIntervalSeconds"],
+                );
                 assert.ok(!error.message.includes(SECRET));
                 return true;
             },
@@ -302,9 +357,10 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
     });
 
     it("a failure that echoes the secret reaches the engine redacted", async () => {
-        server
-            .enqueue("getCluster", cluster(OLD_CLIENT))
-            .enqueue("resetServicePrincipalProfile", { status: 400, body: armError("InvalidParameter", `The secret '${SECRET}' does not match client ${APP_CLIENT}`) });
+        server.enqueue("getCluster", cluster(OLD_CLIENT)).enqueue("resetServicePrincipalProfile", {
+            status: 400,
+            body: armError("InvalidParameter", `The secret '${SECRET}' does not match client ${APP_CLIENT}`),
+        });
 
         await assert.rejects(provider.create(engineProps), (error: Error) => {
             assertIsClusterCredentialError(error, "RequestFailed");
@@ -319,7 +375,10 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
     });
 
     it("a refused sign-in stops before ARM and names no secret", async () => {
-        server.enqueue("token", { status: 401, body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." } });
+        server.enqueue("token", {
+            status: 401,
+            body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." },
+        });
 
         await assert.rejects(provider.create(engineProps), (error: Error) => {
             assertIsClusterCredentialError(error, "RequestFailed");

@@ -30,7 +30,8 @@ function load<T>(relative: string): T {
     return parse(fs.readFileSync(path.join(ROOT, relative), "utf8")) as T;
 }
 
-const packageScripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+const packageScripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
+    .scripts;
 const stacks = fs
     .readdirSync(ROOT)
     .map((name) => /^Pulumi\.([^.]+)\.yaml$/.exec(name)?.[1])
@@ -72,7 +73,11 @@ describe("GitHub workflows", () => {
         assert.equal(pulumi.with.policyPacks, "${{ inputs.policy-packs }}");
         assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
         const configMap = parse(pulumi.with["config-map"]) as Record<string, { value: string; secret: boolean }>;
-        assert.deepEqual(Object.keys(configMap).sort(), [`${PROJECT}:clusterClientId`, `${PROJECT}:registryClientId`, `${PROJECT}:useOidc`]);
+        assert.deepEqual(Object.keys(configMap).sort(), [
+            `${PROJECT}:clusterClientId`,
+            `${PROJECT}:registryClientId`,
+            `${PROJECT}:useOidc`,
+        ]);
         for (const key of Object.keys(configMap)) {
             assert.ok(key.slice(PROJECT.length + 1) in CONFIG_KEYS, `${key} is not a config key`);
         }

@@ -307,7 +307,10 @@ function clusterIdentity(cluster: ManagedCluster): ClusterIdentity {
     const clientId = cluster.servicePrincipalProfile?.clientId;
     const identityType = cluster.identity?.type;
     if (clientId?.toLowerCase() === "msi") {
-        return { kind: "managedIdentity", detail: `servicePrincipalProfile.clientId is "msi"${identityType ? `, identity type ${identityType}` : ""}` };
+        return {
+            kind: "managedIdentity",
+            detail: `servicePrincipalProfile.clientId is "msi"${identityType ? `, identity type ${identityType}` : ""}`,
+        };
     }
     if (cluster.identity && identityType?.toLowerCase() !== "none") {
         return { kind: "managedIdentity", detail: `identity type ${identityType ?? "set"}` };
@@ -384,7 +387,15 @@ function retryDecision(err: RestErrorLike, retry: number, baseMs: number): { del
 
 // An array, not a Set: Pulumi's closure serializer (this module travels inside the binding's dynamic provider)
 // copies a module-level Set as a plain object whose `has` then throws.
-const TRANSIENT_NETWORK_CODES: readonly string[] = ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EPIPE", "EAI_AGAIN", "REQUEST_SEND_ERROR"];
+const TRANSIENT_NETWORK_CODES: readonly string[] = [
+    "ECONNRESET",
+    "ECONNREFUSED",
+    "ETIMEDOUT",
+    "ESOCKETTIMEDOUT",
+    "EPIPE",
+    "EAI_AGAIN",
+    "REQUEST_SEND_ERROR",
+];
 
 function isOperationInProgress(err: RestErrorLike): boolean {
     const code = (err.code ?? "").toLowerCase();
@@ -434,9 +445,18 @@ function lroError(run: Run, purpose: Purpose, err: unknown): ClusterCredentialEr
         );
     }
     if (/canceled|cancelled/i.test(message)) {
-        return failure(run, "OperationFailed", `Azure canceled the service principal reset of AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}")`, { azureCode: "Canceled" });
+        return failure(
+            run,
+            "OperationFailed",
+            `Azure canceled the service principal reset of AKS cluster "${run.target.clusterName}" (resource group "${run.target.resourceGroupName}", subscription "${run.target.subscriptionId}")`,
+            { azureCode: "Canceled" },
+        );
     }
-    return failure(run, "OperationFailed", `Waiting for the service principal reset of AKS cluster "${run.target.clusterName}" failed: ${message}`);
+    return failure(
+        run,
+        "OperationFailed",
+        `Waiting for the service principal reset of AKS cluster "${run.target.clusterName}" failed: ${message}`,
+    );
 }
 
 function isNoContentCompletion(err: unknown): boolean {
@@ -448,11 +468,15 @@ function httpError(run: Run, phase: Phase, purpose: Purpose, err: unknown): Clus
     if (err instanceof ClusterCredentialError) return err;
     if (run.signal.aborted || isAbortError(err)) return timeoutError(run, "the request did not complete");
     const rest = asRestError(err);
-    if (!rest) return failure(run, "RequestFailed", `Could not ${purpose.verb} AKS cluster "${run.target.clusterName}": ${errorMessage(err)}`);
+    if (!rest)
+        return failure(run, "RequestFailed", `Could not ${purpose.verb} AKS cluster "${run.target.clusterName}": ${errorMessage(err)}`);
     const { target } = run;
     const where = `AKS cluster "${target.clusterName}" (resource group "${target.resourceGroupName}", subscription "${target.subscriptionId}")`;
     const azure = describeAzureError(rest, run);
-    const details = { ...(rest.code !== undefined ? { azureCode: rest.code } : {}), ...(rest.statusCode !== undefined ? { statusCode: rest.statusCode } : {}) };
+    const details = {
+        ...(rest.code !== undefined ? { azureCode: rest.code } : {}),
+        ...(rest.statusCode !== undefined ? { statusCode: rest.statusCode } : {}),
+    };
     switch (rest.statusCode) {
         case 404:
             if (phase === "poll") break;
@@ -488,10 +512,9 @@ function httpError(run: Run, phase: Phase, purpose: Purpose, err: unknown): Clus
 }
 
 function timeoutError(run: Run, what: string): ClusterCredentialError {
-    const advice =
-        run.resetSent
-            ? ` Azure may still finish the reset; check with "az aks show -g ${run.target.resourceGroupName} -n ${run.target.clusterName} --query servicePrincipalProfile.clientId" before retrying.`
-            : "";
+    const advice = run.resetSent
+        ? ` Azure may still finish the reset; check with "az aks show -g ${run.target.resourceGroupName} -n ${run.target.clusterName} --query servicePrincipalProfile.clientId" before retrying.`
+        : "";
     return failure(
         run,
         "Timeout",
@@ -554,7 +577,9 @@ function errorMessage(err: unknown): string {
 function redactor(secret: string | undefined): (text: string) => string {
     if (!secret) return (text) => text;
     // Also the forms the secret takes inside JSON and URLs, in case Azure echoes the request.
-    const forms = [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])].sort((a, b) => b.length - a.length);
+    const forms = [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])].sort(
+        (a, b) => b.length - a.length,
+    );
     return (text) => forms.reduce((out, form) => out.split(form).join("***"), text);
 }
 
@@ -611,6 +636,7 @@ function requireText(name: string, value: unknown): asserts value is string {
 
 function positiveNumber(name: string, value: number | undefined, fallback: number): number {
     if (value === undefined) return fallback;
-    if (!Number.isFinite(value) || value <= 0) throw new ClusterCredentialError("InvalidArgument", `${name} must be a positive number of milliseconds`);
+    if (!Number.isFinite(value) || value <= 0)
+        throw new ClusterCredentialError("InvalidArgument", `${name} must be a positive number of milliseconds`);
     return value;
 }
