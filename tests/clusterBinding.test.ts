@@ -1,12 +1,11 @@
 import * as assert from "node:assert/strict";
-import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { makeBindingProvider, refuseDeleteMessage, type BindingState } from "../components/clusterBinding";
 import {
     armError,
-    clusterResource,
+    clusterResponse,
     FakeArmServer,
     loadTlsFixture,
-    operationStatus,
+    StaticCredential,
     trustCertificate,
     type FakeArmResponse,
 } from "./fakeArm";
@@ -21,9 +20,7 @@ const SECRET = "app-SECRET~value.1";
 const ROTATED = "app-SECRET~value.2";
 const RESTORE_SECRET = "restore-SECRET~value";
 
-const staticCredential: TokenCredential = {
-    getToken: async (): Promise<AccessToken> => ({ token: "test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
+const staticCredential = new StaticCredential();
 
 function state(overrides: Partial<BindingState> = {}): BindingState {
     return {
@@ -74,28 +71,15 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     });
 
     function cluster(clientId: string): FakeArmResponse {
-        return { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId }) };
+        return clusterResponse(SUB, RG, CLUSTER, clientId);
     }
 
     function scriptReset(operationId: string): void {
-        server
-            .enqueue("resetServicePrincipalProfile", {
-                status: 202,
-                headers: {
-                    "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId),
-                    location: server.operationResultUrl(SUB, operationId),
-                },
-            })
-            .enqueue(
-                "operationStatus",
-                { status: 200, body: operationStatus("InProgress") },
-                { status: 200, body: operationStatus("Succeeded") },
-            )
-            .enqueue("operationResult", { status: 200, body: {} });
+        server.acceptReset(SUB, operationId);
     }
 
     function resetBodies(): unknown[] {
-        return server.requestsFor("resetServicePrincipalProfile").map((request) => request.body);
+        return server.resetBodies();
     }
 
     it("create switches the cluster and records the client id it used before", async () => {

@@ -28,7 +28,8 @@ const REGISTRY_1 = registryId(SUB_B1, "rg-images", "contosoimages");
 const REGISTRY_2 = registryId(SUB_B2, "rg-shared", "ContosoShared");
 const NOW = new Date("2026-11-28T10:00:00Z");
 
-function build(overrides: Partial<CrossTenantAcrPullArgs> = {}): CrossTenantAcrPullType {
+/** The component "pull" with explicit providers for both tenants; `opts` adds component options. */
+function build(overrides: Partial<CrossTenantAcrPullArgs> = {}, opts: pulumi.ComponentResourceOptions = {}): CrossTenantAcrPullType {
     const clusterTenant = components.tenantProviders("a", { tenantId: TENANT_A, subscriptionId: SUB_A, environment: "public" });
     const registryTenant = components.tenantProviders("b", { tenantId: TENANT_B, subscriptionId: SUB_B1, environment: "public" });
     return new components.CrossTenantAcrPull(
@@ -42,7 +43,7 @@ function build(overrides: Partial<CrossTenantAcrPullArgs> = {}): CrossTenantAcrP
             clock: () => NOW,
             ...overrides,
         },
-        { providers: [clusterTenant.azuread, clusterTenant.azureNative] },
+        { providers: [clusterTenant.azuread, clusterTenant.azureNative], ...opts },
     );
 }
 
@@ -229,17 +230,8 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
     });
 
     function buildWithCluster(overrides: Partial<CrossTenantAcrPullArgs> = {}): CrossTenantAcrPullType {
-        const clusterTenant = components.tenantProviders("a", { tenantId: TENANT_A, subscriptionId: SUB_A, environment: "public" });
-        const registryTenant = components.tenantProviders("b", { tenantId: TENANT_B, subscriptionId: SUB_B1, environment: "public" });
-        return new components.CrossTenantAcrPull(
-            "pull",
+        return build(
             {
-                clusterTenantId: TENANT_A,
-                registryTenantId: TENANT_B,
-                registryIds: [REGISTRY_1, REGISTRY_2],
-                applicationName: "aks-prod-acr-pull",
-                registryTenantProviders: registryTenant,
-                clock: () => NOW,
                 clusterTenantRoles: [{ scope: SUBNET, role: "NetworkContributor" }],
                 cluster: {
                     subscriptionId: CLUSTER_SUB,
@@ -253,7 +245,6 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
                 ...overrides,
             },
             {
-                providers: [clusterTenant.azuread, clusterTenant.azureNative],
                 // Transformations run in the SDK, so they see each child's options (dependsOn and the like).
                 transformations: [
                     (args) => {

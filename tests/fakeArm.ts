@@ -14,6 +14,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 
 /** The routes the fake understands. */
 export type FakeArmRoute =
@@ -206,6 +207,31 @@ export class FakeArmServer {
         return this.requests.filter((r) => r.route === route);
     }
 
+    /** Bodies of every reset request, in arrival order. */
+    resetBodies(): unknown[] {
+        return this.requestsFor("resetServicePrincipalProfile").map((request) => request.body);
+    }
+
+    /**
+     * Scripts a reset that Azure accepts (202 with both polling headers, after any `before` answers), then
+     * reports in progress once and succeeded.
+     */
+    acceptReset(subscriptionId: string, operationId: string, ...before: FakeArmResponse[]): this {
+        return this.enqueue("resetServicePrincipalProfile", ...before, {
+            status: 202,
+            headers: {
+                "azure-asyncoperation": this.asyncOperationUrl(subscriptionId, operationId),
+                location: this.operationResultUrl(subscriptionId, operationId),
+            },
+        })
+            .enqueue(
+                "operationStatus",
+                { status: 200, body: operationStatus("InProgress") },
+                { status: 200, body: operationStatus("Succeeded") },
+            )
+            .enqueue("operationResult", { status: 200, body: {} });
+    }
+
     /** An Azure-AsyncOperation URL on this server, shaped like AKS's. */
     asyncOperationUrl(subscriptionId: string, operationId: string, location = "westeurope"): string {
         return `${this.endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/operations/${operationId}?api-version=2016-03-30`;
@@ -371,6 +397,21 @@ export function clusterResource(options: {
             ...(clientId !== undefined ? { servicePrincipalProfile: { clientId } } : {}),
         },
     };
+}
+
+/** A 200 answer to GET cluster for a service-principal cluster using `clientId` ("msi" for a managed identity). */
+export function clusterResponse(subscriptionId: string, resourceGroupName: string, clusterName: string, clientId: string): FakeArmResponse {
+    return { status: 200, body: clusterResource({ subscriptionId, resourceGroupName, clusterName, clientId }) };
+}
+
+/** A credential that always returns `token` and remembers the scopes it was asked for. */
+export class StaticCredential implements TokenCredential {
+    readonly scopes: string[][] = [];
+    constructor(private readonly token = "test-token") {}
+    async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+        this.scopes.push(Array.isArray(scopes) ? [...scopes] : [scopes]);
+        return { token: this.token, expiresOnTimestamp: Date.now() + 3_600_000 };
+    }
 }
 
 /** Body of an Azure-AsyncOperation status response. */

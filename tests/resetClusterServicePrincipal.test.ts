@@ -2,7 +2,6 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { inspect } from "node:util";
-import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth";
 import type { ContainerServiceClientOptionalParams } from "@azure/arm-containerservice";
 import {
     ARM_ENDPOINTS,
@@ -18,6 +17,7 @@ import {
     FakeArmServer,
     loadTlsFixture,
     operationStatus,
+    StaticCredential,
     trustCertificate,
     type FakeArmResponse,
 } from "./fakeArm";
@@ -34,15 +34,6 @@ const PROFILE = { clientId: NEW_CLIENT_ID, secret: SECRET };
 // Every progress line ends with the elapsed time, e.g. "(elapsed 850ms)", "(elapsed 12.3s)", "(elapsed 5m 03s)".
 const ELAPSED = /\(elapsed (\d+ms|\d+\.\ds|\d+m \d\ds|\d+h \d\dm \d\ds)\)$/;
 const CLUSTER_PATH = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/${CLUSTER}`;
-
-/** Static credential that remembers the scopes it was asked for. */
-class StaticCredential implements TokenCredential {
-    readonly scopes: string[][] = [];
-    async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
-        this.scopes.push(Array.isArray(scopes) ? [...scopes] : [scopes]);
-        return { token: "test-token", expiresOnTimestamp: Date.now() + 3600_000 };
-    }
-}
 
 /** The api-version the SDK puts on its requests, observed by stopping its pipeline before any I/O. */
 async function sdkApiVersion(): Promise<{ apiVersion: string; known: string[] }> {

@@ -12,9 +12,8 @@ import {
     DROPPED_CONNECTION,
     FakeArmServer,
     armError,
-    clusterResource,
+    clusterResponse,
     loadTlsFixture,
-    operationStatus,
     trustCertificate,
     type FakeArmResponse,
 } from "./fakeArm";
@@ -125,24 +124,11 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
     });
 
     function cluster(clientId: string): FakeArmResponse {
-        return { status: 200, body: clusterResource({ subscriptionId: SUB, resourceGroupName: RG, clusterName: CLUSTER, clientId }) };
+        return clusterResponse(SUB, RG, CLUSTER, clientId);
     }
 
     function scriptAcceptedReset(operationId: string, ...before: FakeArmResponse[]): void {
-        server
-            .enqueue("resetServicePrincipalProfile", ...before, {
-                status: 202,
-                headers: {
-                    "azure-asyncoperation": server.asyncOperationUrl(SUB, operationId),
-                    location: server.operationResultUrl(SUB, operationId),
-                },
-            })
-            .enqueue(
-                "operationStatus",
-                { status: 200, body: operationStatus("InProgress") },
-                { status: 200, body: operationStatus("Succeeded") },
-            )
-            .enqueue("operationResult", { status: 200, body: {} });
+        server.acceptReset(SUB, operationId, ...before);
     }
 
     /**
@@ -160,7 +146,7 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
     }
 
     function resetBodies(): unknown[] {
-        return server.requestsFor("resetServicePrincipalProfile").map((request) => request.body);
+        return server.resetBodies();
     }
 
     /** Every token request came from the sign-in principal, for the configured ARM audience. */
