@@ -150,7 +150,7 @@ export function isAzureEnvironment(value: string): value is AzureEnvironment {
 }
 
 /** Redirect URI registered on the application, as in Microsoft's manual procedure; it only ends the consent page. */
-export const CONSENT_REDIRECT_URI = "https://www.microsoft.com";
+export const CONSENT_REDIRECT_URI = "https://www.microsoft.com/";
 
 /**
  * The tenant-B admin-consent link of the manual procedure. The component creates the service principal through

@@ -209,7 +209,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 displayName: args.applicationName,
                 signInAudience: "AzureADMultipleOrgs",
                 owners: args.applicationOwners && args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
-                web: { redirectUris: [`${CONSENT_REDIRECT_URI}/`] },
+                // The consent link redirects here; Entra matches it exactly, so both use the same constant.
+                web: { redirectUris: [CONSENT_REDIRECT_URI] },
                 notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
             },
             { parent: this },

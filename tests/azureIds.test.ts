@@ -94,7 +94,7 @@ describe("azureIds", () => {
         assert.equal(url.pathname, `/${TENANT_B}/oauth2/authorize`);
         assert.equal(url.searchParams.get("client_id"), clientId);
         assert.equal(url.searchParams.get("response_type"), "code");
-        assert.equal(url.searchParams.get("redirect_uri"), "https://www.microsoft.com");
+        assert.equal(url.searchParams.get("redirect_uri"), "https://www.microsoft.com/");
         assert.equal(new URL(adminConsentUrl("usgovernment", TENANT_B, clientId)).origin, "https://login.microsoftonline.us");
         assert.equal(new URL(adminConsentUrl("china", TENANT_B, clientId)).origin, "https://login.chinacloudapi.cn");
     });
