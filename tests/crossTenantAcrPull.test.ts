@@ -182,7 +182,9 @@ describe("CrossTenantAcrPull", () => {
         await resolved(component);
         const url = new URL(await promiseOf(component.adminConsentUrl));
         // Entra matches the redirect URI exactly: it must be the one the application registers.
-        assert.deepEqual((mocks.named("pull-app").inputs.web as { redirectUris: string[] }).redirectUris, [url.searchParams.get("redirect_uri")]);
+        assert.deepEqual((mocks.named("pull-app").inputs.web as { redirectUris: string[] }).redirectUris, [
+            url.searchParams.get("redirect_uri"),
+        ]);
         assert.equal(url.pathname, `/${TENANT_B}/oauth2/authorize`);
         assert.equal(url.searchParams.get("client_id"), await promiseOf(component.applicationClientId));
     });
