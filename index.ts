@@ -23,7 +23,8 @@ const registryTenant = tenantProviders("registry-tenant", {
     ...settings.registry.credentials,
 });
 
-// This stack's own last outputs: the dates of the secret deployed now, so a preview can say when it is due.
+// This stack's own last outputs: the deployed secret's dates, so a preview can say when it is due, and the day its
+// rotation windows count from.
 const deployed = new pulumi.StackReference("deployed-secret", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
 });
@@ -42,10 +43,11 @@ const acrPull = new CrossTenantAcrPull(
         azureEnvironment: settings.azureEnvironment,
         registryTenantProviders: registryTenant,
         deployedSecret: pulumi
-            .all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter")])
-            .apply(([expiresAt, renewsAfter]) => ({
+            .all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter"), deployed.getOutput("secretWindowAnchor")])
+            .apply(([expiresAt, renewsAfter, windowAnchor]) => ({
                 expiresAt: typeof expiresAt === "string" ? expiresAt : undefined,
                 renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
+                windowAnchor: typeof windowAnchor === "string" ? windowAnchor : undefined,
             })),
         clusterTenantRoles: settings.clusterSwitch?.roles,
         cluster: settings.clusterSwitch && {
@@ -68,5 +70,6 @@ export const registryTenantServicePrincipalObjectId = acrPull.registryTenantServ
 export const roleAssignmentIds = acrPull.roleAssignmentIds;
 export const secretExpiresAt = acrPull.secretExpiresAt;
 export const secretRenewsAfter = acrPull.secretRenewsAfter;
+export const secretWindowAnchor = acrPull.secretWindowAnchor;
 export const adminConsentUrl = acrPull.adminConsentUrl;
 export const previousClusterClientId = acrPull.previousClusterClientId;

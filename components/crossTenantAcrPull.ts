@@ -18,8 +18,8 @@ import {
     type AzureEnvironment,
     type RegistryRole,
 } from "./azureIds";
-import { secretSchedule } from "./secretSchedule";
-import { secretHealth } from "./secretHealth";
+import { hashAnchor, secretSchedule, startOfDay } from "./secretSchedule";
+import { secretHealth, type DeployedSecretDates } from "./secretHealth";
 import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "./clusterBinding";
 import {
     checkApplicationName,
@@ -85,11 +85,14 @@ export interface CrossTenantAcrPullArgs {
     /** Clock used for the secret schedule; tests inject one. Default: the system clock. */
     readonly clock?: () => Date;
     /**
-     * Dates of the secret currently deployed, typically this stack's own previous `secretExpiresAt` and
-     * `secretRenewsAfter` outputs. When given, the component warns once renewal is due and reports an error-level
-     * message once the secret has expired, in previews as in updates.
+     * The secret currently deployed, typically this stack's own previous `secretExpiresAt`, `secretRenewsAfter` and
+     * `secretWindowAnchor` outputs (empty on the first deployment). When given, rotation windows count from the
+     * deployed anchor (from today on the first deployment, so the first secret gets a full window), and the
+     * component warns once renewal is due and reports an error-level message once the secret has expired, in
+     * previews as in updates. Without it, windows count from an anchor derived from the tenant and application
+     * name.
      */
-    readonly deployedSecret?: pulumi.Input<{ readonly expiresAt?: string; readonly renewsAfter?: string } | undefined>;
+    readonly deployedSecret?: pulumi.Input<DeployedSecretDates | undefined>;
     /** Stack name used in the messages' `pulumi up --stack` command. Default: the current stack. */
     readonly stackName?: string;
 }
@@ -174,6 +177,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly secretExpiresAt: pulumi.Output<string>;
     /** From when the next `pulumi up` mints a new secret (ISO 8601, UTC). */
     public readonly secretRenewsAfter: pulumi.Output<string>;
+    /** The day rotation windows count from (ISO 8601, UTC); feed it back through `deployedSecret.windowAnchor`. */
+    public readonly secretWindowAnchor: pulumi.Output<string>;
     /** Tenant B admin-consent link of the manual procedure, for administrators who want to review the grant. */
     public readonly adminConsentUrl: pulumi.Output<string>;
     /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. */
@@ -196,11 +201,26 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         const registries = checkRegistryIds("registryIds", args.registryIds, []);
         const registryTenant = args.registryTenantProviders;
         const now = (args.clock ?? (() => new Date()))();
-        const schedule = secretSchedule({
-            now,
-            lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
-            renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
-            phaseKey: `${args.clusterTenantId}/${args.applicationName}`.toLowerCase(),
+        const lifetimeDays = args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS;
+        const renewBeforeDays = args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS;
+        const deployed = args.deployedSecret === undefined ? undefined : pulumi.output(args.deployedSecret);
+        // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
+        const anchor: pulumi.Output<string> =
+            deployed === undefined
+                ? pulumi.output(
+                      hashAnchor(
+                          `${args.clusterTenantId}/${args.applicationName}`.toLowerCase(),
+                          lifetimeDays,
+                          renewBeforeDays,
+                      ).toISOString(),
+                  )
+                : deployed.apply((dates) => {
+                      const stored = dates?.windowAnchor ? new Date(dates.windowAnchor) : undefined;
+                      return startOfDay(stored && !Number.isNaN(stored.getTime()) ? stored : now).toISOString();
+                  });
+        const schedule = anchor.apply((day) => {
+            const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
+            return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
         });
 
         const application = new azuread.Application(
@@ -229,8 +249,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             `${name}-secret`,
             {
                 applicationId: application.id,
-                displayName: `aks-acr-pull ${schedule.windowStart.toISOString().slice(0, 10)}`,
-                endDate: schedule.expiresAt.toISOString(),
+                displayName: schedule.apply((s) => `aks-acr-pull ${s.windowStart.slice(0, 10)}`),
+                endDate: schedule.apply((s) => s.expiresAt),
             },
             { parent: this, additionalSecretOutputs: ["value"] },
         );
@@ -277,10 +297,10 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 ),
         );
 
-        if (args.deployedSecret !== undefined) {
+        if (deployed !== undefined) {
             const stack = args.stackName ?? pulumi.getStack();
-            pulumi.output(args.deployedSecret).apply((deployed) => {
-                const health = secretHealth(deployed ?? {}, now, stack);
+            deployed.apply((dates) => {
+                const health = secretHealth(dates ?? {}, now, stack);
                 if (health.level === "renewal-due") {
                     void pulumi.log.warn(health.message, this);
                 } else if (health.level === "expired") {
@@ -296,8 +316,9 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         this.clusterTenantServicePrincipalObjectId = clusterTenantPrincipal.objectId;
         this.registryTenantServicePrincipalObjectId = registryTenantPrincipal.objectId;
         this.roleAssignmentIds = pulumi.all(assignments.map((assignment) => assignment.id));
-        this.secretExpiresAt = pulumi.output(schedule.expiresAt.toISOString());
-        this.secretRenewsAfter = pulumi.output(schedule.renewsAfter.toISOString());
+        this.secretExpiresAt = schedule.apply((s) => s.expiresAt);
+        this.secretRenewsAfter = schedule.apply((s) => s.renewsAfter);
+        this.secretWindowAnchor = anchor;
         this.adminConsentUrl = application.clientId.apply((clientId) =>
             adminConsentUrl(args.azureEnvironment ?? "public", args.registryTenantId, clientId),
         );
@@ -325,6 +346,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             roleAssignmentIds: this.roleAssignmentIds,
             secretExpiresAt: this.secretExpiresAt,
             secretRenewsAfter: this.secretRenewsAfter,
+            secretWindowAnchor: this.secretWindowAnchor,
             adminConsentUrl: this.adminConsentUrl,
             servicePrincipalProfile: this.servicePrincipalProfile,
             previousClusterClientId: this.previousClusterClientId,

@@ -9,6 +9,8 @@ export interface DeployedSecretDates {
     readonly expiresAt?: string;
     /** From when the deployed secret is due for renewal (ISO 8601). */
     readonly renewsAfter?: string;
+    /** The day the stack's rotation windows count from (ISO 8601); absent before the first deployment. */
+    readonly windowAnchor?: string;
 }
 
 export type SecretHealth = { readonly level: "ok" } | { readonly level: "renewal-due" | "expired"; readonly message: string };

@@ -1,16 +1,18 @@
 /**
- * When the client secret is minted, when it is renewed and when it expires, as a pure function of the clock.
+ * When the client secret is minted, when it is renewed and when it expires, as a pure function of the clock and an
+ * anchor day.
  *
  * Every argument of an `azuread.ApplicationPassword` forces a replacement, and a new secret means a cluster
  * reset that rolls the nodes. So the password's `endDate` must not drift with the clock on every run. Instead
- * time is cut into rotation windows of `lifetime - renewBefore` days: inside one window every evaluation of the
- * program declares exactly the same `endDate`; the first run after a window ends declares the next one, which
- * is the rotation. A secret minted at any moment of window k expires at `start(k) + lifetime`, so it never lives
- * longer than `lifetime` (tenant policies that cap secret lifetimes hold) and it is renewed with at least
- * `renewBefore` days to spare.
+ * time is cut into rotation windows of `lifetime - renewBefore` days counted from the anchor: inside one window
+ * every evaluation of the program declares exactly the same `endDate`; the first run after a window ends declares
+ * the next one, which is the rotation. A secret minted at any moment of window k expires at
+ * `start(k) + lifetime`, so it never lives longer than `lifetime` (tenant policies that cap secret lifetimes
+ * hold) and it is renewed with at least `renewBefore` days to spare.
  *
- * Window boundaries are shifted per stack by a hash of a stable key, so a fleet of stacks does not roll every
- * cluster's nodes on the same day.
+ * The program anchors the windows on the day its stack first deployed a secret (kept in the stack's outputs), so
+ * the first secret gets a full window like every later one. Without an anchor in state, `hashAnchor` derives one
+ * from a stable key, which also keeps a fleet of stacks from rolling every cluster's nodes on the same day.
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -22,8 +24,8 @@ export interface SecretScheduleInput {
     readonly lifetimeDays: number;
     /** Days before expiry at which the secret is renewed; less than `lifetimeDays`. */
     readonly renewBeforeDays: number;
-    /** A stable per-stack key (for example the application's display name) that spreads rotation days. */
-    readonly phaseKey: string;
+    /** The day rotation windows are counted from (only its UTC date matters). */
+    readonly anchor: Date;
 }
 
 export interface SecretSchedule {
@@ -35,7 +37,7 @@ export interface SecretSchedule {
     readonly expiresAt: Date;
 }
 
-/** 32-bit FNV-1a: small, stable across Node versions, good enough to spread phases. */
+/** 32-bit FNV-1a: small, stable across Node versions, good enough to spread anchors. */
 function fnv1a(text: string): number {
     let hash = 0x811c9dc5;
     for (const byte of Buffer.from(text, "utf8")) {
@@ -45,16 +47,29 @@ function fnv1a(text: string): number {
     return hash;
 }
 
-export function secretSchedule(input: SecretScheduleInput): SecretSchedule {
-    const { now, lifetimeDays, renewBeforeDays, phaseKey } = input;
+function periodOf(lifetimeDays: number, renewBeforeDays: number): number {
     if (!Number.isInteger(lifetimeDays) || !Number.isInteger(renewBeforeDays) || renewBeforeDays < 0 || renewBeforeDays >= lifetimeDays) {
         throw new RangeError(`secret schedule needs integers 0 <= renewBeforeDays (${renewBeforeDays}) < lifetimeDays (${lifetimeDays})`);
     }
-    const periodDays = lifetimeDays - renewBeforeDays;
-    const phaseDays = fnv1a(phaseKey) % periodDays;
+    return lifetimeDays - renewBeforeDays;
+}
+
+/** UTC midnight of the day `date` falls on. */
+export function startOfDay(date: Date): Date {
+    return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
+}
+
+/** An anchor derived from a stable key, for callers that keep none in state: a day within the first period after 1970. */
+export function hashAnchor(key: string, lifetimeDays: number, renewBeforeDays: number): Date {
+    return new Date((fnv1a(key) % periodOf(lifetimeDays, renewBeforeDays)) * DAY_MS);
+}
+
+export function secretSchedule(input: SecretScheduleInput): SecretSchedule {
+    const { now, lifetimeDays, renewBeforeDays, anchor } = input;
+    const periodDays = periodOf(lifetimeDays, renewBeforeDays);
+    const anchorDay = Math.floor(anchor.getTime() / DAY_MS);
     const today = Math.floor(now.getTime() / DAY_MS);
-    const window = Math.floor((today - phaseDays) / periodDays);
-    const startDay = window * periodDays + phaseDays;
+    const startDay = anchorDay + Math.floor((today - anchorDay) / periodDays) * periodDays;
     return {
         windowStart: new Date(startDay * DAY_MS),
         renewsAfter: new Date((startDay + periodDays) * DAY_MS),

@@ -115,6 +115,7 @@ describe("program", () => {
             "roleAssignmentIds",
             "secretExpiresAt",
             "secretRenewsAfter",
+            "secretWindowAnchor",
         ]);
         const values = await promiseOf(pulumi.all(exports));
         assert.ok(!JSON.stringify(values).includes(fakeSecretFor("cross-tenant-acr-pull-secret")));
@@ -197,6 +198,14 @@ describe("program", () => {
         }
         assert.equal(errors.length, 1);
         assert.match(errors[0], /expired on 2020-01-31.*pulumi up --stack prod/);
+    });
+
+    it("counts rotation windows from the anchor its previous deployment stored", async () => {
+        const anchor = "2025-06-01T00:00:00.000Z";
+        const { exports } = await runProgram(REQUIRED, [], { secretWindowAnchor: anchor });
+        assert.equal(await promiseOf(exports.secretWindowAnchor), anchor);
+        const renewsAfter = Date.parse(String(await promiseOf(exports.secretRenewsAfter)));
+        assert.equal((renewsAfter - Date.parse(anchor)) % (150 * 86_400_000), 0, "renewal must fall on a window boundary");
     });
 
     it("passes its own policy pack", async () => {

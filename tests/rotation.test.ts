@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { CrossTenantAcrPull as CrossTenantAcrPullType } from "../components/crossTenantAcrPull";
 import { clusterCredentialBindingProvider, type BindingState } from "../components/clusterBinding";
+import type { DeployedSecretDates } from "../components/secretHealth";
 import { RecordingMocks, SUB_A, SUB_B1, TENANT_A, TENANT_B, installMocks, promiseOf, registryId, settle, unwrapSecret } from "./mocks";
 
 const DAY = 86_400_000;
@@ -23,7 +24,7 @@ interface Evaluation {
 }
 
 /** Evaluates the component as one `pulumi preview`/`up` would at `now`, with the given deployed secret. */
-async function evaluate(now: Date, deployedSecret?: { expiresAt?: string; renewsAfter?: string }): Promise<Evaluation> {
+async function evaluate(now: Date, deployedSecret: DeployedSecretDates = {}): Promise<Evaluation> {
     const mocks = await installMocks("prod");
     const { CrossTenantAcrPull, tenantProviders } = await import("../components");
     const options = new Map<string, pulumi.ResourceTransformationArgs>();
@@ -77,6 +78,15 @@ async function evaluate(now: Date, deployedSecret?: { expiresAt?: string; renews
     }
 }
 
+/** What the stack's outputs hold after an evaluation was deployed. */
+async function deployedAfter(evaluation: Evaluation): Promise<Required<DeployedSecretDates>> {
+    return {
+        expiresAt: await promiseOf(evaluation.component.secretExpiresAt),
+        renewsAfter: await promiseOf(evaluation.component.secretRenewsAfter),
+        windowAnchor: await promiseOf(evaluation.component.secretWindowAnchor),
+    };
+}
+
 /** The binding's state as the provider would see it (secrets unwrapped, serialized provider dropped). */
 function bindingState(inputs: Record<string, unknown>): BindingState {
     const plain = Object.fromEntries(
@@ -88,12 +98,17 @@ function bindingState(inputs: Record<string, unknown>): BindingState {
 }
 
 describe("secret rotation with a controlled clock", () => {
+    it("gives a new stack's first secret a full window, counted from its first deployment", async () => {
+        const first = await evaluate(T0);
+        const deployed = await deployedAfter(first);
+        assert.equal(deployed.windowAnchor, "2026-11-28T00:00:00.000Z");
+        assert.equal(deployed.renewsAfter, new Date(Date.parse(deployed.windowAnchor) + 150 * DAY).toISOString());
+        assert.equal(first.password.endDate, new Date(Date.parse(deployed.windowAnchor) + 180 * DAY).toISOString());
+    });
+
     it("changes nothing and says nothing while the secret is outside its renewal window", async () => {
         const first = await evaluate(T0);
-        const deployed = {
-            expiresAt: await promiseOf(first.component.secretExpiresAt),
-            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
-        };
+        const deployed = await deployedAfter(first);
         const laterTimes = [T0.getTime() + 3_600_000, T0.getTime() + 7 * DAY, Date.parse(deployed.renewsAfter) - 1];
         for (const later of laterTimes) {
             const again = await evaluate(new Date(later), deployed);
@@ -105,10 +120,7 @@ describe("secret rotation with a controlled clock", () => {
 
     it("inside the renewal window mints a new password and switches the cluster by an update of its binding", async () => {
         const first = await evaluate(T0);
-        const deployed = {
-            expiresAt: await promiseOf(first.component.secretExpiresAt),
-            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
-        };
+        const deployed = await deployedAfter(first);
         const renewalTime = new Date(Date.parse(deployed.renewsAfter) + 3_600_000);
         const renewed = await evaluate(renewalTime, deployed);
 
@@ -155,10 +167,7 @@ describe("secret rotation with a controlled clock", () => {
 
     it("reports an expired secret at error level, naming the date and the command", async () => {
         const first = await evaluate(T0);
-        const deployed = {
-            expiresAt: await promiseOf(first.component.secretExpiresAt),
-            renewsAfter: await promiseOf(first.component.secretRenewsAfter),
-        };
+        const deployed = await deployedAfter(first);
         const expired = await evaluate(new Date(Date.parse(deployed.expiresAt) + DAY), deployed);
         assert.deepEqual(expired.warnings, []);
         assert.equal(expired.errors.length, 1);

@@ -1,48 +1,56 @@
 import * as assert from "node:assert/strict";
-import { secretSchedule } from "../components/secretSchedule";
+import { hashAnchor, secretSchedule, startOfDay } from "../components/secretSchedule";
 
 const DAY = 24 * 60 * 60 * 1000;
-const base = { lifetimeDays: 180, renewBeforeDays: 30, phaseKey: "tenant-a/aks-prod-acr-pull-prod" };
+const FIRST_DEPLOY = new Date("2026-11-28T10:00:00Z");
+const base = { lifetimeDays: 180, renewBeforeDays: 30, anchor: FIRST_DEPLOY };
 
 describe("secretSchedule", () => {
+    it("gives the first secret a full window from the anchor day", () => {
+        assert.deepEqual(secretSchedule({ ...base, now: FIRST_DEPLOY }), {
+            windowStart: new Date("2026-11-28T00:00:00Z"),
+            renewsAfter: new Date(Date.parse("2026-11-28T00:00:00Z") + 150 * DAY),
+            expiresAt: new Date(Date.parse("2026-11-28T00:00:00Z") + 180 * DAY),
+        });
+    });
+
     it("declares the same end date an hour and a week later within a window", () => {
-        const first = secretSchedule({ ...base, now: new Date("2026-11-28T10:00:00Z") });
-        // Move to the start of the window so "a week later" stays inside it whatever the phase.
-        const start = first.windowStart.getTime();
-        const inWindow = secretSchedule({ ...base, now: new Date(start + 3_600_000) });
-        for (const later of [start + 2 * 3_600_000, start + 7 * DAY, first.renewsAfter.getTime() - 1]) {
-            assert.deepEqual(secretSchedule({ ...base, now: new Date(later) }), inWindow);
+        const first = secretSchedule({ ...base, now: FIRST_DEPLOY });
+        for (const later of [FIRST_DEPLOY.getTime() + 3_600_000, FIRST_DEPLOY.getTime() + 7 * DAY, first.renewsAfter.getTime() - 1]) {
+            assert.deepEqual(secretSchedule({ ...base, now: new Date(later) }), first);
         }
     });
 
     it("moves to the next window exactly when renewal is due", () => {
-        const current = secretSchedule({ ...base, now: new Date("2026-11-28T10:00:00Z") });
+        const current = secretSchedule({ ...base, now: FIRST_DEPLOY });
         const next = secretSchedule({ ...base, now: current.renewsAfter });
         assert.equal(next.windowStart.getTime(), current.renewsAfter.getTime());
         assert.equal(next.expiresAt.getTime() - current.expiresAt.getTime(), 150 * DAY);
     });
 
     it("never mints a secret that lives longer than the lifetime, and renews it with renewBefore days to spare", () => {
-        for (let day = 0; day < 400; day += 7) {
-            const now = new Date(Date.UTC(2026, 0, 1) + day * DAY + 13 * 3_600_000);
-            const s = secretSchedule({ ...base, now });
-            assert.ok(s.expiresAt.getTime() - now.getTime() <= 180 * DAY, `lifetime exceeded at ${now.toISOString()}`);
-            assert.ok(s.windowStart.getTime() <= now.getTime() && now.getTime() < s.renewsAfter.getTime());
-            assert.equal(s.expiresAt.getTime() - s.renewsAfter.getTime(), 30 * DAY);
-            assert.equal(s.windowStart.getUTCHours(), 0);
+        for (const anchor of [FIRST_DEPLOY, hashAnchor("tenant-a/aks-prod-acr-pull-prod", 180, 30)]) {
+            for (let day = 0; day < 400; day += 7) {
+                const now = new Date(Date.UTC(2026, 0, 1) + day * DAY + 13 * 3_600_000);
+                const s = secretSchedule({ ...base, anchor, now });
+                assert.ok(s.expiresAt.getTime() - now.getTime() <= 180 * DAY, `lifetime exceeded at ${now.toISOString()}`);
+                assert.ok(s.windowStart.getTime() <= now.getTime() && now.getTime() < s.renewsAfter.getTime());
+                assert.equal(s.expiresAt.getTime() - s.renewsAfter.getTime(), 30 * DAY);
+                assert.equal(s.windowStart.getUTCHours(), 0);
+            }
         }
     });
 
-    it("spreads rotation days across stacks", () => {
-        const now = new Date("2026-11-28T10:00:00Z");
-        const starts = new Set(
-            ["a", "b", "c", "d", "e", "f"].map((key) => secretSchedule({ ...base, phaseKey: key, now }).windowStart.toISOString()),
-        );
-        assert.ok(starts.size > 1, "every stack rotates on the same day");
+    it("derives stable, spread anchors from keys for callers without state", () => {
+        assert.deepEqual(hashAnchor("a", 180, 30), hashAnchor("a", 180, 30));
+        const anchors = new Set(["a", "b", "c", "d", "e", "f"].map((key) => hashAnchor(key, 180, 30).toISOString()));
+        assert.ok(anchors.size > 1, "every stack rotates on the same day");
+        assert.ok(hashAnchor("a", 180, 30).getTime() < 150 * DAY);
+        assert.equal(startOfDay(FIRST_DEPLOY).toISOString(), "2026-11-28T00:00:00.000Z");
     });
 
     it("rejects a renewal window as long as the lifetime", () => {
         assert.throws(() => secretSchedule({ ...base, renewBeforeDays: 180, now: new Date() }), RangeError);
-        assert.throws(() => secretSchedule({ ...base, lifetimeDays: 1.5, now: new Date() }), RangeError);
+        assert.throws(() => hashAnchor("a", 1.5, 0), RangeError);
     });
 });
