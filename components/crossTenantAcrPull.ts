@@ -16,6 +16,7 @@ import {
     isResourceGroupName,
     roleDefinitionId,
     type AzureEnvironment,
+    type RegistryId,
     type RegistryRole,
 } from "./azureIds";
 import { hashAnchor, secretSchedule, startOfDay } from "./secretSchedule";
@@ -35,6 +36,7 @@ import {
     throwIfProblems,
     type ClusterTenantRole,
     type Problem,
+    type ResolvedClusterTenantRole,
 } from "./validation";
 
 /** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
@@ -124,13 +126,19 @@ function checkClusterToBind(key: string, cluster: ClusterToBind, problems: Probl
     }
 }
 
-/** Checks the component's arguments with the same rules as the stack config, before anything is declared. */
-function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
+/**
+ * Checks the component's arguments with the same rules as the stack config, before anything is declared, and
+ * returns the parsed registries and cluster-tenant roles so they are parsed once.
+ */
+function checkArgs(
+    name: string,
+    args: CrossTenantAcrPullArgs,
+): { readonly registries: RegistryId[]; readonly clusterTenantRoles: ResolvedClusterTenantRole[] } {
     const problems: Problem[] = [];
     checkGuid("clusterTenantId", args.clusterTenantId, "a tenant id", problems);
     checkGuid("registryTenantId", args.registryTenantId, "a tenant id", problems);
     checkTenantsDiffer(args.clusterTenantId, args.registryTenantId, "registryTenantId", problems);
-    checkRegistryIds("registryIds", args.registryIds, problems);
+    const registries = checkRegistryIds("registryIds", args.registryIds, problems);
     checkRegistryRole("registryRole", args.registryRole ?? "AcrPull", problems);
     checkApplicationName("applicationName", args.applicationName, problems);
     checkObjectIds("applicationOwners", args.applicationOwners ?? [], problems);
@@ -141,7 +149,7 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
         problems,
     );
     checkAzureEnvironment("azureEnvironment", args.azureEnvironment ?? "public", problems);
-    checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
+    const clusterTenantRoles = checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
     if (args.cluster) {
         checkClusterToBind("cluster", args.cluster, problems);
     }
@@ -149,6 +157,7 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs): void {
         (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
         problems,
     );
+    return { registries, clusterTenantRoles };
 }
 
 /** A short stable suffix for names keyed by content rather than list position. */
@@ -194,11 +203,10 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly previousClusterClientId: pulumi.Output<string>;
 
     constructor(name: string, args: CrossTenantAcrPullArgs, opts?: pulumi.ComponentResourceOptions) {
-        checkArgs(name, args);
+        const { registries, clusterTenantRoles } = checkArgs(name, args);
         super("aks-acr-cross-tenant:index:CrossTenantAcrPull", name, {}, opts);
 
         const role = args.registryRole ?? "AcrPull";
-        const registries = checkRegistryIds("registryIds", args.registryIds, []);
         const registryTenant = args.registryTenantProviders;
         const now = (args.clock ?? (() => new Date()))();
         const lifetimeDays = args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS;
@@ -282,7 +290,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         );
 
         // Roles the cluster's own principal needs in tenant A, through the component's (tenant A) provider.
-        const clusterTenantAssignments = checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], []).map(
+        const clusterTenantAssignments = clusterTenantRoles.map(
             (role) =>
                 new RoleAssignment(
                     `${name}-cluster-role-${shortHash(`${role.scope.toLowerCase()}|${role.roleGuid}`)}`,
