@@ -4,7 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
-import { CrossTenantAcrPull } from "./components/crossTenantAcrPull";
+import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
+import type * as KubernetesProviderModule from "./components/delivery/kubernetesProvider";
 
 // Validation throws before any provider or resource is declared, so bad config deploys nothing.
 const settings = loadStackSettings();
@@ -29,6 +30,48 @@ const deployed = new pulumi.StackReference("deployed-secret", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
 });
 
+/** The delivery's arguments: the cluster to switch, an image pull secret, or nothing. */
+function delivery(): Pick<CrossTenantAcrPullArgs, "cluster" | "imagePullSecret" | "clusterTenantRoles"> {
+    const target = {
+        subscriptionId: settings.cluster.subscriptionId,
+        resourceGroupName: settings.cluster.resourceGroupName,
+        clusterName: settings.cluster.clusterName,
+    };
+    switch (settings.delivery.kind) {
+        case "clusterServicePrincipal":
+            return {
+                clusterTenantRoles: settings.delivery.roles,
+                cluster: {
+                    ...target,
+                    deletePolicy: settings.delivery.deletePolicy,
+                    restore: settings.delivery.restore,
+                    timeoutMinutes: settings.delivery.timeoutMinutes,
+                    signIn: settings.cluster.credentials,
+                },
+            };
+        case "imagePullSecret": {
+            // Loaded for this delivery only: the other stacks never load @pulumi/kubernetes.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { clusterKubernetesProvider } = require("./components/delivery/kubernetesProvider") as typeof KubernetesProviderModule;
+            const provider = clusterKubernetesProvider("cluster-kubernetes", {
+                ...target,
+                kubeconfig: settings.delivery.kubeconfig,
+                azureNative: clusterTenant.azureNative,
+            });
+            return {
+                imagePullSecret: {
+                    provider,
+                    namespaces: settings.delivery.namespaces,
+                    serviceAccounts: settings.delivery.serviceAccounts,
+                    secretName: settings.delivery.secretName,
+                },
+            };
+        }
+        default:
+            return {};
+    }
+}
+
 const acrPull = new CrossTenantAcrPull(
     "cross-tenant-acr-pull",
     {
@@ -49,25 +92,19 @@ const acrPull = new CrossTenantAcrPull(
                 renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
                 windowAnchor: typeof windowAnchor === "string" ? windowAnchor : undefined,
             })),
-        clusterTenantRoles: settings.clusterSwitch?.roles,
-        cluster: settings.clusterSwitch && {
-            subscriptionId: settings.cluster.subscriptionId,
-            resourceGroupName: settings.cluster.resourceGroupName,
-            clusterName: settings.cluster.clusterName,
-            deletePolicy: settings.clusterSwitch.deletePolicy,
-            restore: settings.clusterSwitch.restore,
-            timeoutMinutes: settings.clusterSwitch.timeoutMinutes,
-            signIn: settings.cluster.credentials,
-        },
+        ...delivery(),
     },
     { providers: [clusterTenant.azuread, clusterTenant.azureNative] },
 );
 
+export const credentialDelivery = settings.delivery.kind;
 export const applicationClientId = acrPull.applicationClientId;
 export const applicationObjectId = acrPull.applicationObjectId;
 export const clusterTenantServicePrincipalObjectId = acrPull.clusterTenantServicePrincipalObjectId;
 export const registryTenantServicePrincipalObjectId = acrPull.registryTenantServicePrincipalObjectId;
 export const roleAssignmentIds = acrPull.roleAssignmentIds;
+export const registryLoginServers = acrPull.registryLoginServers;
+export const pullSecrets = acrPull.pullSecrets;
 export const secretExpiresAt = acrPull.secretExpiresAt;
 export const secretRenewsAfter = acrPull.secretRenewsAfter;
 export const secretWindowAnchor = acrPull.secretWindowAnchor;

@@ -20,6 +20,8 @@ import {
     checkSecretLifetime,
     checkTenantsDiffer,
     checkClusterTenantRoles,
+    checkKubernetesName,
+    checkKubernetesNames,
     CLUSTER_TENANT_ROLE_FORM,
     show,
     throwIfProblems,
@@ -27,6 +29,8 @@ import {
     type ResolvedClusterTenantRole,
 } from "./validation";
 import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./clusterBinding";
+import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS } from "./delivery/dockerConfig";
+import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "aks-acr-cross-tenant";
@@ -123,11 +127,36 @@ export const CONFIG_KEYS = {
         default: false,
         form: "true or false: sign in with OIDC workload identity federation (CI)",
     },
-    switchCluster: {
-        type: "boolean",
+    credentialDelivery: {
+        type: "string",
         required: false,
-        default: true,
-        form: "true or false: switch the existing cluster to the application's credentials (false declares only the grant)",
+        default: "clusterServicePrincipal",
+        form: "one of clusterServicePrincipal (switch a service-principal cluster to the application), imagePullSecret (a Kubernetes pull secret, for any cluster), none (the grant only)",
+    },
+    pullSecretNamespaces: {
+        type: "array",
+        required: false,
+        default: [],
+        form: `a list of namespaces that get the pull secret, each ${DNS1123_LABEL_FORM}`,
+    },
+    pullSecretServiceAccounts: {
+        type: "array",
+        required: false,
+        default: DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
+        form: `a list of service accounts in each of those namespaces that reference the pull secret, each ${DNS1123_SUBDOMAIN_FORM}`,
+    },
+    pullSecretName: {
+        type: "string",
+        required: false,
+        default: DEFAULT_PULL_SECRET_NAME,
+        form: `the pull secret's name, ${DNS1123_SUBDOMAIN_FORM}`,
+    },
+    kubeconfig: {
+        type: "string",
+        required: false,
+        default: "",
+        secret: true,
+        form: "the contents of a kubeconfig for the cluster (not a path), set with `pulumi config set --secret kubeconfig < <file>`; empty means the cluster's user credentials, read through Azure",
     },
     clusterRoleAssignments: { type: "array", required: false, default: [], untyped: true, form: `a list of ${CLUSTER_TENANT_ROLE_FORM}` },
     clusterDeletePolicy: {
@@ -153,6 +182,29 @@ export const CONFIG_KEYS = {
 } as const satisfies Record<string, ConfigKeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+/** How the grant reaches the cluster. */
+export const CREDENTIAL_DELIVERIES = ["clusterServicePrincipal", "imagePullSecret", "none"] as const;
+export type CredentialDelivery = (typeof CREDENTIAL_DELIVERIES)[number];
+
+/** Keys earlier versions read, and what replaces them: a stack file that still sets one gets a problem, not silence. */
+const RETIRED_KEYS: Readonly<Record<string, (value: string) => string>> = {
+    switchCluster: (value) =>
+        `credentialDelivery instead (switchCluster was replaced): ${value === "false" ? "credentialDelivery: none" : "credentialDelivery: clusterServicePrincipal"} for this value, or credentialDelivery: imagePullSecret for a managed-identity cluster; then remove switchCluster`,
+};
+
+/** Keys that only mean something with one delivery, and that delivery. */
+const DELIVERY_KEYS: ReadonlyArray<readonly [ConfigKey, CredentialDelivery]> = [
+    ["clusterRoleAssignments", "clusterServicePrincipal"],
+    ["clusterDeletePolicy", "clusterServicePrincipal"],
+    ["restoreClientId", "clusterServicePrincipal"],
+    ["restoreClientSecret", "clusterServicePrincipal"],
+    ["resetTimeoutMinutes", "clusterServicePrincipal"],
+    ["pullSecretNamespaces", "imagePullSecret"],
+    ["pullSecretServiceAccounts", "imagePullSecret"],
+    ["pullSecretName", "imagePullSecret"],
+    ["kubeconfig", "imagePullSecret"],
+];
 
 /** A key's spec, widened so optional fields can be read uniformly. */
 function spec(key: ConfigKey): ConfigKeySpec {
@@ -191,13 +243,48 @@ export interface StackSettings {
     readonly applicationOwners: readonly string[];
     readonly secretLifetimeDays: number;
     readonly secretRenewBeforeDays: number;
-    /** The cluster switch; absent when `switchCluster` is false. */
-    readonly clusterSwitch?: {
-        readonly roles: readonly ResolvedClusterTenantRole[];
-        readonly deletePolicy: BindingDeletePolicy;
-        readonly restore?: { readonly clientId: string; readonly secret: pulumi.Output<string> };
-        readonly timeoutMinutes: number;
-    };
+    /** How the credentials reach the cluster (`credentialDelivery`), with that delivery's settings. */
+    readonly delivery: DeliverySettings;
+}
+
+/** The delivery and its settings. */
+export type DeliverySettings =
+    | {
+          readonly kind: "clusterServicePrincipal";
+          readonly roles: readonly ResolvedClusterTenantRole[];
+          readonly deletePolicy: BindingDeletePolicy;
+          readonly restore?: { readonly clientId: string; readonly secret: pulumi.Output<string> };
+          readonly timeoutMinutes: number;
+      }
+    | {
+          readonly kind: "imagePullSecret";
+          readonly namespaces: readonly string[];
+          readonly serviceAccounts: readonly string[];
+          readonly secretName: string;
+          /** Secret-wrapped; absent means the cluster's user credentials. */
+          readonly kubeconfig?: pulumi.Output<string>;
+      }
+    | { readonly kind: "none" };
+
+/** Whether a key holds something other than its default (Pulumi hands a program the defaults of Pulumi.yaml too). */
+function isSetOffDefault(raw: RawStackConfig, key: ConfigKey): boolean {
+    const value = raw[key];
+    if (value === undefined || value === "") return false;
+    const fallback = spec(key).default;
+    if (Array.isArray(fallback)) {
+        try {
+            return JSON.stringify(JSON.parse(value)) !== JSON.stringify(fallback);
+        } catch {
+            return true;
+        }
+    }
+    return value !== String(fallback);
+}
+
+/** A kubeconfig's contents, not a path or a stray string: it names clusters and users. Never shown. */
+function looksLikeKubeconfig(text: string): boolean {
+    const hasKey = (key: string): boolean => new RegExp(`^\\s*${key}\\s*:`, "m").test(text) || text.includes(`"${key}"`);
+    return hasKey("clusters") && hasKey("users");
 }
 
 function setCommand(key: ConfigKey, stack: string): string {
@@ -292,7 +379,10 @@ export function parseStackConfig(
     };
 
     for (const key of Object.keys(raw)) {
-        if (!(key in CONFIG_KEYS)) {
+        const retired = RETIRED_KEYS[key];
+        if (retired !== undefined) {
+            problems.push({ key, value: show(raw[key]), expected: retired(raw[key] ?? "") });
+        } else if (!(key in CONFIG_KEYS)) {
             const suggestion = closestKey(key);
             problems.push({
                 key,
@@ -343,7 +433,19 @@ export function parseStackConfig(
         );
     }
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
-    const switchCluster = boolean("switchCluster");
+    const delivery = text("credentialDelivery");
+    if (!(CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery)) {
+        problems.push({ key: "credentialDelivery", value: show(delivery), expected: CONFIG_KEYS.credentialDelivery.form });
+    }
+    for (const [key, owner] of DELIVERY_KEYS) {
+        if (delivery !== owner && (CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery) && isSetOffDefault(raw, key)) {
+            problems.push({
+                key,
+                value: spec(key).secret ? "a secret (value hidden)" : show(raw[key]),
+                expected: `no ${key} unless credentialDelivery is ${owner} (it is ${show(delivery)}); remove it from Pulumi.${stack}.yaml`,
+            });
+        }
+    }
     const roles = checkClusterTenantRoles("clusterRoleAssignments", list("clusterRoleAssignments", false), problems);
     const deletePolicy = text("clusterDeletePolicy");
     if (!(BINDING_DELETE_POLICIES as readonly string[]).includes(deletePolicy)) {
@@ -378,16 +480,59 @@ export function parseStackConfig(
     if (!Number.isNaN(timeoutMinutes) && (timeoutMinutes < 5 || timeoutMinutes > 1440)) {
         problems.push({ key: "resetTimeoutMinutes", value: show(timeoutMinutes), expected: CONFIG_KEYS.resetTimeoutMinutes.form });
     }
-    if (!switchCluster && roles.length > 0) {
+    const namespaces = checkKubernetesNames(
+        "pullSecretNamespaces",
+        list("pullSecretNamespaces", false),
+        "label",
+        delivery === "imagePullSecret",
+        problems,
+    );
+    const serviceAccounts = checkKubernetesNames(
+        "pullSecretServiceAccounts",
+        list("pullSecretServiceAccounts", false),
+        "subdomain",
+        false,
+        problems,
+    );
+    const secretName = text("pullSecretName");
+    checkKubernetesName("pullSecretName", secretName, problems);
+    const kubeconfig = present("kubeconfig");
+    if (kubeconfig !== undefined && !looksLikeKubeconfig(kubeconfig)) {
         problems.push({
-            key: "clusterRoleAssignments",
-            value: `${roles.length} role(s)`,
-            expected: "no cluster roles when switchCluster is false: they exist for the switched cluster's principal",
+            key: "kubeconfig",
+            value: "a secret (value hidden) that is not a kubeconfig",
+            expected: CONFIG_KEYS.kubeconfig.form,
         });
     }
 
     const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
     const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
+
+    const deliverySettings = (): DeliverySettings => {
+        switch (delivery as CredentialDelivery) {
+            case "imagePullSecret":
+                return {
+                    kind: "imagePullSecret",
+                    namespaces,
+                    serviceAccounts,
+                    secretName,
+                    kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
+                };
+            case "none":
+                return { kind: "none" };
+            default:
+                return {
+                    kind: "clusterServicePrincipal",
+                    roles,
+                    deletePolicy: deletePolicy as BindingDeletePolicy,
+                    restore:
+                        restoreClientId !== undefined && restoreSecret !== undefined
+                            ? { clientId: restoreClientId, secret: secret(restoreSecret) }
+                            : undefined,
+                    timeoutMinutes,
+                };
+        }
+    };
 
     throwIfProblems(
         (count) =>
@@ -410,17 +555,7 @@ export function parseStackConfig(
         applicationOwners: owners as string[],
         secretLifetimeDays,
         secretRenewBeforeDays,
-        clusterSwitch: switchCluster
-            ? {
-                  roles,
-                  deletePolicy: deletePolicy as BindingDeletePolicy,
-                  restore:
-                      restoreClientId !== undefined && restoreSecret !== undefined
-                          ? { clientId: restoreClientId, secret: secret(restoreSecret) }
-                          : undefined,
-                  timeoutMinutes,
-              }
-            : undefined,
+        delivery: deliverySettings(),
     };
 }
 

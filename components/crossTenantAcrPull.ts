@@ -1,32 +1,30 @@
 /**
- * The cross-tenant pull grant: a multitenant application and its secret in the cluster's tenant (A), its service
- * principal in both tenants, and a pull role on every registry in the registry tenant (B). It is Microsoft's
- * manual procedure for pulling from a registry in another Entra tenant, as one component.
+ * CrossTenantAcrPull: lets an AKS cluster in one Entra tenant (A) pull from container registries in another (B).
+ *
+ * It is a grant plus a delivery. The grant (`grant.ts`) is Microsoft's manual procedure as code: a multitenant
+ * application and its secret in tenant A, its service principal in both tenants, a pull role on every registry in
+ * tenant B. The delivery hands the credentials to the cluster: by switching the cluster's own service principal
+ * (`delivery/clusterServicePrincipal.ts`), as a Kubernetes image pull secret (`delivery/imagePullSecret.ts`), or not
+ * at all. Each delivery is checked before the grant is declared, and declared after it.
  */
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import * as azuread from "@pulumi/azuread";
-import { RoleAssignment } from "@pulumi/azure-native/authorization";
-import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
-import {
-    CONSENT_REDIRECT_URI,
-    REGISTRY_ROLES,
-    adminConsentUrl,
-    isClusterName,
-    isResourceGroupName,
-    roleDefinitionId,
-    type AzureEnvironment,
-    type RegistryId,
-    type RegistryRole,
-} from "./azureIds";
-import { hashAnchor, secretSchedule, startOfDay } from "./secretSchedule";
-import { secretHealth, type DeployedSecretDates } from "./secretHealth";
-import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "./clusterBinding";
+import type { Secret } from "@pulumi/kubernetes/core/v1";
+import { adminConsentUrl, isClusterName, isResourceGroupName, type AzureEnvironment, type RegistryId, type RegistryRole } from "./azureIds";
+import type { ClusterCredentialBinding, ClusterCredentialBindingArgs } from "./clusterBinding";
+import type * as ClusterServicePrincipalModule from "./delivery/clusterServicePrincipal";
+import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
+import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS, registryLoginServer } from "./delivery/dockerConfig";
+import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
+import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
+import { declareGrant, type RegistryTenantProviders } from "./grant";
+import type { DeployedSecretDates } from "./secretHealth";
 import {
     checkApplicationName,
     checkAzureEnvironment,
     checkClusterTenantRoles,
     checkGuid,
+    checkKubernetesName,
+    checkKubernetesNames,
     checkObjectIds,
     checkRegistryIds,
     checkRegistryRole,
@@ -39,19 +37,20 @@ import {
     type ResolvedClusterTenantRole,
 } from "./validation";
 
-/** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
-export interface RegistryTenantProviders {
-    /** azuread provider signed in to the registry tenant (B); creates the service principal there. */
-    readonly azuread: azuread.Provider;
-    /** azure-native provider signed in to the registry tenant (B); creates the role assignments. */
-    readonly azureNative: AzureNativeProvider;
-}
+export type { ClusterToBind } from "./delivery/clusterServicePrincipal";
+export type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
+export type { RegistryTenantProviders } from "./grant";
 
-/**
- * An existing AKS cluster in tenant A to switch to the application's credentials: the binding's arguments less
- * what the component supplies (tenant, cloud, client id and secret).
- */
-export type ClusterToBind = Omit<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
+// Each delivery module is loaded only by the stacks that use it: the image pull secret loads @pulumi/kubernetes,
+// the cluster switch the dynamic provider and the AKS read. The type-only imports above cost nothing at run time.
+function clusterServicePrincipalDelivery(): typeof ClusterServicePrincipalModule {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("./delivery/clusterServicePrincipal") as typeof ClusterServicePrincipalModule;
+}
+function imagePullSecretDelivery(): typeof ImagePullSecretModule {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("./delivery/imagePullSecret") as typeof ImagePullSecretModule;
+}
 
 export interface CrossTenantAcrPullArgs {
     /** Entra tenant id of the AKS cluster (tenant A), where the application and its secret live. */
@@ -70,16 +69,25 @@ export interface CrossTenantAcrPullArgs {
     readonly secretLifetimeDays?: number;
     /** Days before expiry at which a `pulumi up` renews the secret; less than the lifetime. Default 30. */
     readonly secretRenewBeforeDays?: number;
-    /** Azure cloud, for the admin-consent link. Default `public`. */
+    /** Azure cloud: the admin-consent link and the registries' login servers. Default `public`. */
     readonly azureEnvironment?: AzureEnvironment;
     /**
-     * Switch this existing cluster to the application's credentials, after every role assignment exists.
-     * Omit it for a cluster this stack owns: feed `servicePrincipalProfile` to its ManagedCluster instead.
+     * Delivery by the cluster's service principal: switch this existing service-principal cluster to the
+     * application's credentials, after every role assignment exists. The cluster is read first (through the
+     * component's azure-native provider, whose subscription must be the cluster's) and a managed-identity cluster
+     * stops the run before anything is created. Omit it for a cluster this stack owns: feed
+     * `servicePrincipalProfile` to its ManagedCluster and call `bindCluster`. Not together with `imagePullSecret`.
      */
     readonly cluster?: ClusterToBind;
     /**
+     * Delivery as a Kubernetes image pull secret, for any cluster (managed-identity ones included): a Secret in each
+     * namespace and a reference from each service account. Not together with `cluster`.
+     */
+    readonly imagePullSecret?: ImagePullSecretDelivery;
+    /**
      * Roles the cluster's previous principal held in tenant A (for example NetworkContributor on a custom VNet
      * subnet), granted to the application's tenant-A principal before the switch through the cluster-tenant provider.
+     * Only for service-principal clusters (`cluster` or `bindCluster`).
      */
     readonly clusterTenantRoles?: readonly ClusterTenantRole[];
     /** The registry tenant's providers (the "aliased" tenant-B providers). */
@@ -126,14 +134,42 @@ function checkClusterToBind(key: string, cluster: ClusterToBind, problems: Probl
     }
 }
 
+/** The image pull secret delivery with its defaults applied. */
+interface CheckedPullSecret {
+    readonly delivery: ImagePullSecretDelivery;
+    readonly secretName: string;
+    readonly serviceAccounts: readonly string[];
+}
+
+/** Checks the image pull secret delivery: a provider, namespaces, service accounts and the Secret's name. */
+function checkImagePullSecret(key: string, delivery: ImagePullSecretDelivery, problems: Problem[]): CheckedPullSecret {
+    if (typeof delivery.provider !== "object" || delivery.provider === null) {
+        problems.push({
+            key: `${key}.provider`,
+            value: undefined,
+            expected: "the cluster's Kubernetes provider (clusterKubernetesProvider)",
+        });
+    }
+    checkKubernetesNames(`${key}.namespaces`, delivery.namespaces ?? [], "label", true, problems);
+    const serviceAccounts = delivery.serviceAccounts ?? DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS;
+    checkKubernetesNames(`${key}.serviceAccounts`, serviceAccounts, "subdomain", false, problems);
+    const secretName = delivery.secretName ?? DEFAULT_PULL_SECRET_NAME;
+    checkKubernetesName(`${key}.secretName`, secretName, problems);
+    return { delivery, secretName, serviceAccounts };
+}
+
+/** The component's arguments, checked and parsed once. */
+interface CheckedArgs {
+    readonly registries: RegistryId[];
+    readonly clusterTenantRoles: ResolvedClusterTenantRole[];
+    readonly pullSecret?: CheckedPullSecret;
+}
+
 /**
  * Checks the component's arguments with the same rules as the stack config, before anything is declared, and
- * returns the parsed registries and cluster-tenant roles so they are parsed once.
+ * returns what they parse to, so everything is parsed once.
  */
-function checkArgs(
-    name: string,
-    args: CrossTenantAcrPullArgs,
-): { readonly registries: RegistryId[]; readonly clusterTenantRoles: ResolvedClusterTenantRole[] } {
+function checkArgs(name: string, args: CrossTenantAcrPullArgs): CheckedArgs {
     const problems: Problem[] = [];
     checkGuid("clusterTenantId", args.clusterTenantId, "a tenant id", problems);
     checkGuid("registryTenantId", args.registryTenantId, "a tenant id", problems);
@@ -153,23 +189,33 @@ function checkArgs(
     if (args.cluster) {
         checkClusterToBind("cluster", args.cluster, problems);
     }
+    const pullSecret = args.imagePullSecret ? checkImagePullSecret("imagePullSecret", args.imagePullSecret, problems) : undefined;
+    if (args.cluster && args.imagePullSecret) {
+        problems.push({
+            key: "imagePullSecret",
+            value: "given together with cluster",
+            expected: "one delivery: cluster (switch a service-principal cluster) or imagePullSecret (any cluster), not both",
+        });
+    }
+    if (args.imagePullSecret && clusterTenantRoles.length > 0) {
+        problems.push({
+            key: "clusterTenantRoles",
+            value: `${clusterTenantRoles.length} role(s)`,
+            expected: "no cluster-tenant roles with imagePullSecret: they exist for a cluster that signs in as the application",
+        });
+    }
     throwIfProblems(
         (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
         problems,
     );
-    return { registries, clusterTenantRoles };
-}
-
-/** A short stable suffix for names keyed by content rather than list position. */
-function shortHash(text: string): string {
-    return createHash("sha256").update(text).digest("hex").slice(0, 8);
+    return { registries, clusterTenantRoles, pullSecret };
 }
 
 /**
- * Lets an AKS cluster in one Entra tenant pull from container registries in another.
+ * Lets an AKS cluster in one Entra tenant pull from container registries in another: the grant, then its delivery.
  *
  * Cluster-tenant providers come the usual way (`providers`/`provider` options, inherited by every child);
- * registry-tenant providers come in `args.registryTenantProviders`.
+ * registry-tenant providers come in `args.registryTenantProviders`; the Kubernetes provider in `args.imagePullSecret`.
  */
 export class CrossTenantAcrPull extends pulumi.ComponentResource {
     /** Client (application) id of the multitenant application. */
@@ -182,6 +228,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly registryTenantServicePrincipalObjectId: pulumi.Output<string>;
     /** Ids of the pull role assignments, one per registry, in `registryIds` order. */
     public readonly roleAssignmentIds: pulumi.Output<string[]>;
+    /** Login servers of the registries (`<name>.azurecr.io`, or the sovereign cloud's suffix), in `registryIds` order. */
+    public readonly registryLoginServers: pulumi.Output<string[]>;
     /** When the current client secret expires (ISO 8601, UTC). */
     public readonly secretExpiresAt: pulumi.Output<string>;
     /** From when the next `pulumi up` mints a new secret (ISO 8601, UTC). */
@@ -192,159 +240,106 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly adminConsentUrl: pulumi.Output<string>;
     /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. */
     public readonly servicePrincipalProfile: pulumi.Output<ServicePrincipalProfile>;
+    /** `namespace/name` of every image pull secret (empty unless `imagePullSecret` was given). */
+    public readonly pullSecrets: pulumi.Output<string[]>;
 
     /** The tenant-A service principal and every role assignment: what must exist before a cluster uses the credentials. */
     public readonly readyForCluster: pulumi.Resource[];
     /** The binding that switched `args.cluster` to the application's credentials, when a cluster was given. */
     public readonly clusterBinding?: ClusterCredentialBinding;
+    /** The image pull Secrets, one per namespace, when `imagePullSecret` was given. */
+    public readonly pullSecretResources: readonly Secret[];
     /** What every binding needs from this component: the tenant, the cloud and the credentials. */
     private readonly bindingSource: Pick<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
     /** Client id the bound cluster used before the first switch (empty when no cluster was given). */
     public readonly previousClusterClientId: pulumi.Output<string>;
 
     constructor(name: string, args: CrossTenantAcrPullArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { registries, clusterTenantRoles } = checkArgs(name, args);
+        const checked = checkArgs(name, args);
         super("aks-acr-cross-tenant:index:CrossTenantAcrPull", name, {}, opts);
+        const environment = args.azureEnvironment ?? "public";
+        const loginServers = checked.registries.map((registry) => registryLoginServer(registry.registryName, environment));
 
-        const role = args.registryRole ?? "AcrPull";
-        const registryTenant = args.registryTenantProviders;
-        const now = (args.clock ?? (() => new Date()))();
-        const lifetimeDays = args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS;
-        const renewBeforeDays = args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS;
-        const deployed = args.deployedSecret === undefined ? undefined : pulumi.output(args.deployedSecret);
-        // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
-        const anchor: pulumi.Output<string> =
-            deployed === undefined
-                ? pulumi.output(
-                      hashAnchor(
-                          `${args.clusterTenantId}/${args.applicationName}`.toLowerCase(),
-                          lifetimeDays,
-                          renewBeforeDays,
-                      ).toISOString(),
+        // Check the delivery first: a cluster or a service account it cannot serve stops the run before the grant.
+        const clusterDelivery = args.cluster ? clusterServicePrincipalDelivery() : undefined;
+        const secretDelivery = checked.pullSecret ? imagePullSecretDelivery() : undefined;
+        const targets =
+            checked.pullSecret && secretDelivery
+                ? secretDelivery.checkPullSecretTargets(
+                      name,
+                      checked.pullSecret.delivery,
+                      checked.pullSecret.secretName,
+                      checked.pullSecret.serviceAccounts,
+                      this,
                   )
-                : deployed.apply((dates) => {
-                      const stored = dates?.windowAnchor ? new Date(dates.windowAnchor) : undefined;
-                      return startOfDay(stored && !Number.isNaN(stored.getTime()) ? stored : now).toISOString();
-                  });
-        const schedule = anchor.apply((day) => {
-            const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
-            return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
-        });
+                : undefined;
+        const preflight =
+            args.cluster && clusterDelivery ? clusterDelivery.checkClusterTakesServicePrincipal(args.cluster, this) : targets?.ready;
 
-        const application = new azuread.Application(
-            `${name}-app`,
+        const grant = declareGrant(
+            name,
             {
-                displayName: args.applicationName,
-                signInAudience: "AzureADMultipleOrgs",
-                owners: args.applicationOwners && args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
-                // The consent link redirects here; Entra matches it exactly, so both use the same constant.
-                web: { redirectUris: [CONSENT_REDIRECT_URI] },
-                notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
+                clusterTenantId: args.clusterTenantId,
+                registryTenantId: args.registryTenantId,
+                registries: checked.registries,
+                role: args.registryRole ?? "AcrPull",
+                applicationName: args.applicationName,
+                applicationOwners: args.applicationOwners ?? [],
+                lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
+                renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
+                clusterTenantRoles: checked.clusterTenantRoles,
+                registryTenantProviders: args.registryTenantProviders,
+                now: (args.clock ?? (() => new Date()))(),
+                deployedSecret: args.deployedSecret,
+                stackName: args.stackName,
+                after: preflight,
             },
-            { parent: this },
+            this,
         );
 
-        // Graph creates no service principal in the home tenant (the portal does); AKS signs in as this one.
-        const clusterTenantPrincipal = new azuread.ServicePrincipal(
-            `${name}-cluster-sp`,
-            { clientId: application.clientId },
-            { parent: this },
-        );
-
-        // The end date comes from the rotation window, so it is stable across runs until renewal is due;
-        // the old password is deleted only after its replacement exists (create-before-delete, the default).
-        const password = new azuread.ApplicationPassword(
-            `${name}-secret`,
-            {
-                applicationId: application.id,
-                displayName: schedule.apply((s) => `aks-acr-pull ${s.windowStart.slice(0, 10)}`),
-                endDate: schedule.apply((s) => s.expiresAt),
-            },
-            { parent: this, additionalSecretOutputs: ["value"] },
-        );
-
-        // Provisioning the application in tenant B is what the manual procedure's admin consent does.
-        const registryTenantPrincipal = new azuread.ServicePrincipal(
-            `${name}-registry-sp`,
-            { clientId: application.clientId },
-            { parent: this, provider: registryTenant.azuread },
-        );
-
-        // One assignment per registry, at the registry's own scope (least privilege). Names key on the registry
-        // name (globally unique), so reordering the list changes nothing.
-        const assignments = registries.map(
-            (registry) =>
-                new RoleAssignment(
-                    `${name}-${registry.registryName.toLowerCase()}-pull`,
-                    {
-                        scope: registry.id,
-                        roleDefinitionId: roleDefinitionId(registry.subscriptionId, REGISTRY_ROLES[role]),
-                        principalId: registryTenantPrincipal.objectId,
-                        // The default "User" fails for a service principal, and this also avoids
-                        // PrincipalNotFound while the new principal replicates.
-                        principalType: "ServicePrincipal",
-                        description: `${role} for AKS in tenant ${args.clusterTenantId} (application ${args.applicationName})`,
-                    },
-                    { parent: this, provider: registryTenant.azureNative },
-                ),
-        );
-
-        // Roles the cluster's own principal needs in tenant A, through the component's (tenant A) provider.
-        const clusterTenantAssignments = clusterTenantRoles.map(
-            (role) =>
-                new RoleAssignment(
-                    `${name}-cluster-role-${shortHash(`${role.scope.toLowerCase()}|${role.roleGuid}`)}`,
-                    {
-                        scope: role.scope,
-                        roleDefinitionId: roleDefinitionId(role.subscriptionId, role.roleGuid),
-                        principalId: clusterTenantPrincipal.objectId,
-                        principalType: "ServicePrincipal",
-                        description: `${role.role} for the AKS cluster's service principal (application ${args.applicationName})`,
-                    },
-                    { parent: this },
-                ),
-        );
-
-        if (deployed !== undefined) {
-            const stack = args.stackName ?? pulumi.getStack();
-            deployed.apply((dates) => {
-                const health = secretHealth(dates ?? {}, now, stack);
-                if (health.level === "renewal-due") {
-                    void pulumi.log.warn(health.message, this);
-                } else if (health.level === "expired") {
-                    // Error level, yet not thrown: the same run is what renews the secret.
-                    void pulumi.log.error(health.message, this);
-                }
-            });
-        }
-
-        const secretValue = pulumi.secret(password.value);
-        this.applicationClientId = application.clientId;
-        this.applicationObjectId = application.objectId;
-        this.clusterTenantServicePrincipalObjectId = clusterTenantPrincipal.objectId;
-        this.registryTenantServicePrincipalObjectId = registryTenantPrincipal.objectId;
-        this.roleAssignmentIds = pulumi.all(assignments.map((assignment) => assignment.id));
-        this.secretExpiresAt = schedule.apply((s) => s.expiresAt);
-        this.secretRenewsAfter = schedule.apply((s) => s.renewsAfter);
-        this.secretWindowAnchor = anchor;
-        this.adminConsentUrl = application.clientId.apply((clientId) =>
-            adminConsentUrl(args.azureEnvironment ?? "public", args.registryTenantId, clientId),
+        this.applicationClientId = grant.application.clientId;
+        this.applicationObjectId = grant.application.objectId;
+        this.clusterTenantServicePrincipalObjectId = grant.clusterTenantPrincipal.objectId;
+        this.registryTenantServicePrincipalObjectId = grant.registryTenantPrincipal.objectId;
+        this.roleAssignmentIds = pulumi.all(grant.assignments.map((assignment) => assignment.id));
+        this.registryLoginServers = pulumi.output(loginServers);
+        this.secretExpiresAt = grant.schedule.apply((s) => s.expiresAt);
+        this.secretRenewsAfter = grant.schedule.apply((s) => s.renewsAfter);
+        this.secretWindowAnchor = grant.anchor;
+        this.adminConsentUrl = grant.application.clientId.apply((clientId) =>
+            adminConsentUrl(environment, args.registryTenantId, clientId),
         );
         this.servicePrincipalProfile = pulumi.secret(
-            pulumi.all([application.clientId, secretValue]).apply(([clientId, secret]) => ({ clientId, secret })),
+            pulumi.all([grant.application.clientId, grant.secret]).apply(([clientId, secret]) => ({ clientId, secret })),
         );
-        this.readyForCluster = [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments];
-
+        this.readyForCluster = grant.ready;
         this.bindingSource = {
             tenantId: args.clusterTenantId,
             azureEnvironment: args.azureEnvironment,
-            clientId: application.clientId,
-            secret: secretValue,
+            clientId: grant.application.clientId,
+            secret: grant.secret,
         };
+
+        // Then deliver.
         if (args.cluster) {
             this.clusterBinding = this.bindCluster(`${name}-cluster-binding`, args.cluster);
         }
         this.previousClusterClientId = this.clusterBinding ? this.clusterBinding.previousClientId : pulumi.output("");
+        if (checked.pullSecret && secretDelivery && targets) {
+            const delivered = secretDelivery.deliverPullSecret(
+                name,
+                checked.pullSecret.delivery,
+                checked.pullSecret.secretName,
+                targets,
+                { clientId: grant.application.clientId, secret: grant.secret, loginServers },
+                { parent: this, dependsOn: grant.ready },
+            );
+            this.pullSecretResources = delivered.secrets;
+            this.pullSecrets = pulumi.output([...delivered.refs]);
+        } else {
+            this.pullSecretResources = [];
+            this.pullSecrets = pulumi.output([]);
+        }
 
         this.registerOutputs({
             applicationClientId: this.applicationClientId,
@@ -352,11 +347,13 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             clusterTenantServicePrincipalObjectId: this.clusterTenantServicePrincipalObjectId,
             registryTenantServicePrincipalObjectId: this.registryTenantServicePrincipalObjectId,
             roleAssignmentIds: this.roleAssignmentIds,
+            registryLoginServers: this.registryLoginServers,
             secretExpiresAt: this.secretExpiresAt,
             secretRenewsAfter: this.secretRenewsAfter,
             secretWindowAnchor: this.secretWindowAnchor,
             adminConsentUrl: this.adminConsentUrl,
             servicePrincipalProfile: this.servicePrincipalProfile,
+            pullSecrets: this.pullSecrets,
             previousClusterClientId: this.previousClusterClientId,
         });
     }
@@ -379,9 +376,9 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 `Invalid cluster for CrossTenantAcrPull.bindCluster "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
             problems,
         );
-        // The switch waits for every principal and role assignment, so the cluster never runs on credentials
-        // that cannot pull or cannot manage its network.
-        const dependsOn = [...this.readyForCluster, ...(opts?.dependsOn ?? [])];
-        return new ClusterCredentialBinding(name, { ...cluster, ...this.bindingSource }, { parent: this, dependsOn });
+        return clusterServicePrincipalDelivery().bindClusterServicePrincipal(name, cluster, this.bindingSource, {
+            parent: this,
+            dependsOn: [...this.readyForCluster, ...(opts?.dependsOn ?? [])],
+        });
     }
 }

@@ -2,18 +2,32 @@
  * Library entry of aks-acr-cross-tenant: what other stacks import.
  */
 export { CrossTenantAcrPull, DEFAULT_SECRET_LIFETIME_DAYS, DEFAULT_SECRET_RENEW_BEFORE_DAYS } from "./crossTenantAcrPull";
-export type { CrossTenantAcrPullArgs, RegistryTenantProviders, ServicePrincipalProfile } from "./crossTenantAcrPull";
+export type {
+    ClusterToBind,
+    CrossTenantAcrPullArgs,
+    ImagePullSecretDelivery,
+    RegistryTenantProviders,
+    ServicePrincipalProfile,
+} from "./crossTenantAcrPull";
 export { tenantProviders } from "./providers";
 export type { TenantProviders, TenantProvidersArgs } from "./providers";
 export { REGISTRY_ROLES, adminConsentUrl, parseRegistryId, roleDefinitionId } from "./azureIds";
 export type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
+export {
+    DEFAULT_PULL_SECRET_NAME,
+    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
+    REGISTRY_LOGIN_SUFFIXES,
+    dockerConfigJson,
+    registryLoginServer,
+} from "./delivery/dockerConfig";
+export type { DockerAuth, DockerConfig } from "./delivery/dockerConfig";
+export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";
 export type { SecretSchedule, SecretScheduleInput } from "./secretSchedule";
 export { ValidationError } from "./validation";
 export type { Problem } from "./validation";
 export { ClusterCredentialBinding, BINDING_DELETE_POLICIES } from "./clusterBinding";
 export type { BindingDeletePolicy, BindingSignIn, ClusterCredentialBindingArgs } from "./clusterBinding";
-export type { ClusterToBind } from "./crossTenantAcrPull";
 export type { ClusterTenantRole } from "./validation";
 export {
     ARM_ENDPOINTS,
@@ -29,3 +43,18 @@ export type {
 } from "./reset/resetClusterServicePrincipal";
 export { secretHealth } from "./secretHealth";
 export type { DeployedSecretDates, SecretHealth } from "./secretHealth";
+
+import type * as KubernetesProviderModule from "./delivery/kubernetesProvider";
+
+/**
+ * Declares an explicit Kubernetes provider for one AKS cluster with the settings the image pull secret delivery
+ * needs (see `delivery/kubernetesProvider.ts`). Loads `@pulumi/kubernetes` on first call only, so stacks that do not
+ * use that delivery never load it.
+ */
+export function clusterKubernetesProvider(
+    ...args: Parameters<typeof KubernetesProviderModule.clusterKubernetesProvider>
+): ReturnType<typeof KubernetesProviderModule.clusterKubernetesProvider> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const module = require("./delivery/kubernetesProvider") as typeof KubernetesProviderModule;
+    return module.clusterKubernetesProvider(...args);
+}

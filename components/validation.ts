@@ -14,6 +14,7 @@ import {
     scopeSubscriptionId,
     type RegistryId,
 } from "./azureIds";
+import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM, isDns1123Label, isDns1123Subdomain } from "./kubernetesNames";
 
 /** One thing wrong with one input. */
 export interface Problem {
@@ -213,6 +214,48 @@ export function checkClusterTenantRoles(key: string, values: readonly unknown[],
         resolved.push({ scope, role, roleGuid, subscriptionId });
     });
     return resolved;
+}
+
+/**
+ * Checks a list of Kubernetes names (namespaces: DNS-1123 labels; service accounts: DNS-1123 subdomains), each once.
+ * `required` makes an empty list a problem. Returns the names that passed, in order.
+ */
+export function checkKubernetesNames(
+    key: string,
+    values: readonly unknown[],
+    kind: "label" | "subdomain",
+    required: boolean,
+    problems: Problem[],
+): string[] {
+    const form = kind === "label" ? DNS1123_LABEL_FORM : DNS1123_SUBDOMAIN_FORM;
+    const valid = kind === "label" ? isDns1123Label : isDns1123Subdomain;
+    if (required && values.length === 0) {
+        problems.push({ key, value: "[]", expected: `at least one name, each ${form}` });
+    }
+    const seen = new Map<string, number>();
+    const names: string[] = [];
+    values.forEach((value, index) => {
+        const itemKey = `${key}[${index}]`;
+        if (typeof value !== "string" || !valid(value)) {
+            problems.push({ key: itemKey, value: show(value), expected: form });
+            return;
+        }
+        const first = seen.get(value);
+        if (first !== undefined) {
+            problems.push({ key: itemKey, value: show(value), expected: `each name once; it repeats ${key}[${first}]` });
+            return;
+        }
+        seen.set(value, index);
+        names.push(value);
+    });
+    return names;
+}
+
+/** Checks one Kubernetes object name (a Secret's), a DNS-1123 subdomain. */
+export function checkKubernetesName(key: string, value: string, problems: Problem[]): void {
+    if (!isDns1123Subdomain(value)) {
+        problems.push({ key, value: show(value), expected: DNS1123_SUBDOMAIN_FORM });
+    }
 }
 
 /** Throws one `ValidationError` for all problems, or returns quietly. */

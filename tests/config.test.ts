@@ -214,12 +214,15 @@ describe("stack config", () => {
     });
 
     it("reads the cluster switch settings, defaulting to switching with deletion refused", () => {
-        const defaults = parseStackConfig(valid, "prod", plainSecret).clusterSwitch;
-        assert.deepEqual(
-            { ...defaults, restore: undefined },
-            { roles: [], deletePolicy: "refuse", restore: undefined, timeoutMinutes: 60 },
-        );
-        assert.equal(parseStackConfig({ ...valid, switchCluster: "false" }, "prod", plainSecret).clusterSwitch, undefined);
+        const defaults = parseStackConfig(valid, "prod", plainSecret).delivery;
+        assert.deepEqual(defaults, {
+            kind: "clusterServicePrincipal",
+            roles: [],
+            deletePolicy: "refuse",
+            restore: undefined,
+            timeoutMinutes: 60,
+        });
+        assert.deepEqual(parseStackConfig({ ...valid, credentialDelivery: "none" }, "prod", plainSecret).delivery, { kind: "none" });
         const subnet = `/subscriptions/${SUB_A}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aks`;
         const configured = parseStackConfig(
             {
@@ -232,12 +235,52 @@ describe("stack config", () => {
             },
             "prod",
             plainSecret,
-        ).clusterSwitch;
-        assert.deepEqual(configured?.roles, [
+        ).delivery;
+        assert.equal(configured.kind, "clusterServicePrincipal");
+        assert.deepEqual(configured.roles, [
             { scope: subnet, role: "NetworkContributor", roleGuid: "4d97b98b-1d4f-4787-a291-c67834d212e7", subscriptionId: SUB_A },
         ]);
-        assert.equal(configured?.restore?.clientId, TENANT_B);
-        assert.equal(configured?.timeoutMinutes, 90);
+        assert.equal(configured.restore?.clientId, TENANT_B);
+        assert.equal(configured.timeoutMinutes, 90);
+    });
+
+    it("reads the image pull secret settings, with the default service account and secret name", async () => {
+        const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n";
+        const minimal = parseStackConfig(
+            { ...valid, credentialDelivery: "imagePullSecret", pullSecretNamespaces: JSON.stringify(["apps", "jobs"]) },
+            "prod",
+            plainSecret,
+        ).delivery;
+        assert.deepEqual(minimal, {
+            kind: "imagePullSecret",
+            namespaces: ["apps", "jobs"],
+            serviceAccounts: ["default"],
+            secretName: "acr-cross-tenant-pull",
+            kubeconfig: undefined,
+        });
+        const full = parseStackConfig(
+            {
+                ...valid,
+                credentialDelivery: "imagePullSecret",
+                pullSecretNamespaces: JSON.stringify(["apps"]),
+                pullSecretServiceAccounts: JSON.stringify(["default", "builder.ci"]),
+                pullSecretName: "contoso-pull",
+                kubeconfig,
+            },
+            "prod",
+            plainSecret,
+        ).delivery;
+        assert.equal(full.kind, "imagePullSecret");
+        assert.deepEqual(full.serviceAccounts, ["default", "builder.ci"]);
+        assert.equal(full.secretName, "contoso-pull");
+        assert.ok(full.kubeconfig && (await pulumi.isSecret(full.kubeconfig)), "the kubeconfig must stay a secret");
+        // The defaults Pulumi.yaml declares reach a program as values: they are not "set" for another delivery.
+        const withDefaults = parseStackConfig(
+            { ...valid, pullSecretServiceAccounts: JSON.stringify(["default"]), pullSecretName: "acr-cross-tenant-pull", kubeconfig: "" },
+            "prod",
+            plainSecret,
+        ).delivery;
+        assert.equal(withDefaults.kind, "clusterServicePrincipal");
     });
 
     it("checks the cluster switch settings, naming each problem", () => {
@@ -261,20 +304,88 @@ describe("stack config", () => {
                 { ...valid, clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Owner" }]) },
                 /clusterRoleAssignments\[0\]: .*role: NetworkContributor \| Contributor \| Reader \| <role definition GUID>/,
             ],
-            [
-                {
-                    ...valid,
-                    switchCluster: "false",
-                    clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }]),
-                },
-                /clusterRoleAssignments: got 1 role\(s\); expected no cluster roles when switchCluster is false/,
-            ],
         ];
         for (const [raw, expected] of cases) {
             const error = problemsOf(raw);
             assert.match(error.message, expected);
             assert.ok(!error.message.includes(secret));
         }
+    });
+
+    it("names credentialDelivery for a stack file that still sets switchCluster", () => {
+        for (const [value, replacement] of [
+            ["false", "credentialDelivery: none"],
+            ["true", "credentialDelivery: clusterServicePrincipal"],
+        ]) {
+            const error = problemsOf({ ...valid, switchCluster: value });
+            assert.deepEqual(
+                error.problems.map((p) => p.key),
+                ["switchCluster"],
+            );
+            assert.match(
+                error.message,
+                new RegExp(`switchCluster: got "${value}"; expected credentialDelivery instead .*${replacement} for this value`),
+            );
+        }
+    });
+
+    it("reports every bad delivery key and every mode/key mismatch in one error, never showing the kubeconfig", () => {
+        const kubeconfigSecret = "token: SECRET-KUBE-TOKEN";
+        const error = problemsOf({
+            ...valid,
+            credentialDelivery: "imagePullSecret",
+            pullSecretNamespaces: JSON.stringify(["apps", "Apps", "apps", "a".repeat(64)]),
+            pullSecretServiceAccounts: JSON.stringify(["default", "ci_bot"]),
+            pullSecretName: "-pull",
+            kubeconfig: kubeconfigSecret,
+            clusterRoleAssignments: JSON.stringify([{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }]),
+            clusterDeletePolicy: "leave",
+        });
+        assert.deepEqual(
+            error.problems.map((p) => p.key),
+            [
+                "clusterRoleAssignments",
+                "clusterDeletePolicy",
+                "pullSecretNamespaces[1]",
+                "pullSecretNamespaces[2]",
+                "pullSecretNamespaces[3]",
+                "pullSecretServiceAccounts[1]",
+                "pullSecretName",
+                "kubeconfig",
+            ],
+        );
+        assert.match(
+            error.message,
+            /clusterDeletePolicy: got "leave"; expected no clusterDeletePolicy unless credentialDelivery is clusterServicePrincipal \(it is "imagePullSecret"\)/,
+        );
+        assert.match(error.message, /pullSecretNamespaces\[1\]: got "Apps"; expected a DNS-1123 label/);
+        assert.match(error.message, /pullSecretNamespaces\[2\]: got "apps"; expected each name once; it repeats pullSecretNamespaces\[0\]/);
+        assert.match(error.message, /pullSecretServiceAccounts\[1\]: got "ci_bot"; expected a DNS-1123 subdomain name/);
+        assert.match(
+            error.message,
+            /kubeconfig: got a secret \(value hidden\) that is not a kubeconfig; expected the contents of a kubeconfig/,
+        );
+        assert.ok(!error.message.includes("SECRET-KUBE-TOKEN"), "the kubeconfig leaked into the error");
+
+        const missing = problemsOf({ ...valid, credentialDelivery: "imagePullSecret" });
+        assert.match(missing.message, /pullSecretNamespaces: got \[\]; expected at least one name/);
+        const wrongMode = problemsOf({
+            ...valid,
+            credentialDelivery: "none",
+            pullSecretNamespaces: JSON.stringify(["apps"]),
+            kubeconfig: "clusters: []\nusers: []",
+        });
+        assert.deepEqual(
+            wrongMode.problems.map((p) => [p.key, p.value]),
+            [
+                ["pullSecretNamespaces", '"[\\"apps\\"]"'],
+                ["kubeconfig", "a secret (value hidden)"],
+            ],
+        );
+        assert.match(
+            problemsOf({ ...valid, credentialDelivery: "pullSecret" }).message,
+            /credentialDelivery: got "pullSecret"; expected one of clusterServicePrincipal/,
+        );
     });
 
     describe("Pulumi.yaml", () => {

@@ -2,9 +2,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { CrossTenantAcrPull as CrossTenantAcrPullType, CrossTenantAcrPullArgs } from "../components/crossTenantAcrPull";
+import type {
+    CrossTenantAcrPull as CrossTenantAcrPullType,
+    CrossTenantAcrPullArgs,
+    ImagePullSecretDelivery,
+} from "../components/crossTenantAcrPull";
+import type { DockerConfig } from "../components/delivery/dockerConfig";
 import { ValidationError } from "../components/validation";
 import {
+    type Recorded,
     RecordingMocks,
     SUB_A,
     SUB_B1,
@@ -405,4 +411,325 @@ class StandInCluster extends pulumi.CustomResource {
 /** The logical name of a resource (the SDK keeps it in `__name`). */
 function nameOf(resource: pulumi.Resource): string {
     return (resource as unknown as { __name?: string }).__name ?? "";
+}
+
+describe("CrossTenantAcrPull delivering an image pull secret", () => {
+    let kubernetes: import("@pulumi/kubernetes/provider").Provider;
+
+    beforeEach(async () => {
+        mocks = await installMocks();
+        mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
+        components = await import("../components");
+        kubernetes = components.clusterKubernetesProvider("k8s", {
+            subscriptionId: SUB_A,
+            resourceGroupName: "rg-aks",
+            clusterName: "aks-prod",
+            kubeconfig: "apiVersion: v1\nclusters: []\nusers: []\n",
+        });
+    });
+
+    function buildPullSecret(
+        delivery: Partial<ImagePullSecretDelivery> = {},
+        overrides: Partial<CrossTenantAcrPullArgs> = {},
+    ): CrossTenantAcrPullType {
+        return build({ imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"], ...delivery }, ...overrides });
+    }
+
+    async function delivered(component: CrossTenantAcrPullType): Promise<void> {
+        await resolved(component);
+        await promiseOf(pulumi.all([component.pullSecrets, pulumi.all(component.pullSecretResources.map((secret) => secret.id))]));
+        await settle();
+    }
+
+    /** The decoded `.dockerconfigjson` of a recorded Secret. */
+    function dockerConfigOf(secret: Recorded): DockerConfig {
+        const data = unwrapSecret(secret.inputs.data) as Record<string, unknown>;
+        const encoded = unwrapSecret(data[".dockerconfigjson"]);
+        assert.equal(typeof encoded, "string");
+        return JSON.parse(Buffer.from(encoded as string, "base64").toString("utf8")) as DockerConfig;
+    }
+
+    it("puts one dockerconfigjson Secret in each namespace with the application's client id and secret for every registry", async () => {
+        const component = buildPullSecret();
+        await delivered(component);
+        const clientId = await promiseOf(component.applicationClientId);
+        const { secret } = await promiseOf(component.servicePrincipalProfile);
+        const secrets = mocks.ofType("kubernetes:core/v1:Secret");
+        assert.deepEqual(
+            secrets.map((s) => [s.name, s.inputs.type, (s.inputs.metadata as { name: string; namespace: string }).namespace]),
+            [
+                ["pull-apps-pull-secret", "kubernetes.io/dockerconfigjson", "apps"],
+                ["pull-jobs-pull-secret", "kubernetes.io/dockerconfigjson", "jobs"],
+            ],
+        );
+        for (const recorded of secrets) {
+            assert.equal((recorded.inputs.metadata as { name: string }).name, "acr-cross-tenant-pull");
+            assert.equal(mocks.providerOf(recorded)?.name, "k8s");
+            const data = unwrapSecret(recorded.inputs.data) as Record<string, unknown>;
+            assert.ok(
+                isSecretWrapped(recorded.inputs.data) || isSecretWrapped(data[".dockerconfigjson"]),
+                "the Secret's data must be a secret",
+            );
+            const auth = Buffer.from(`${clientId}:${secret}`).toString("base64");
+            assert.deepEqual(dockerConfigOf(recorded), {
+                auths: {
+                    "contosoimages.azurecr.io": { username: clientId, password: secret, auth },
+                    "contososhared.azurecr.io": { username: clientId, password: secret, auth },
+                },
+            });
+        }
+        assert.deepEqual(await promiseOf(component.pullSecrets), ["apps/acr-cross-tenant-pull", "jobs/acr-cross-tenant-pull"]);
+        assert.deepEqual(await promiseOf(component.registryLoginServers), ["contosoimages.azurecr.io", "contososhared.azurecr.io"]);
+        assert.equal(component.clusterBinding, undefined);
+        assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
+        // Nothing that carries the secret is a plain output.
+        const plain = await promiseOf(pulumi.all([component.pullSecrets, component.registryLoginServers, component.applicationClientId]));
+        assert.ok(!JSON.stringify(plain).includes(fakeSecretFor("pull-secret")));
+    });
+
+    it("adds the Secret to each listed service account with a patch that waits for the Secret and the checks", async () => {
+        const captured = new Map<string, pulumi.ResourceTransformationArgs>();
+        const component = build(
+            {
+                imagePullSecret: {
+                    provider: kubernetes,
+                    namespaces: ["apps", "jobs"],
+                    serviceAccounts: ["default", "builder"],
+                    secretName: "contoso",
+                },
+            },
+            {
+                transformations: [
+                    (args) => {
+                        captured.set(args.name, args);
+                        return undefined;
+                    },
+                ],
+            },
+        );
+        await delivered(component);
+        const patches = mocks.ofType("kubernetes:core/v1:ServiceAccountPatch");
+        assert.deepEqual(
+            patches.map((patch) => [patch.name, patch.inputs.metadata, patch.inputs.imagePullSecrets, mocks.providerOf(patch)?.name]),
+            [
+                ["pull-apps-default-image-pull-secret", { name: "default", namespace: "apps" }, [{ name: "contoso" }], "k8s"],
+                ["pull-apps-builder-image-pull-secret", { name: "builder", namespace: "apps" }, [{ name: "contoso" }], "k8s"],
+                ["pull-jobs-default-image-pull-secret", { name: "default", namespace: "jobs" }, [{ name: "contoso" }], "k8s"],
+                ["pull-jobs-builder-image-pull-secret", { name: "builder", namespace: "jobs" }, [{ name: "contoso" }], "k8s"],
+            ],
+        );
+        const patchOptions = captured.get("pull-apps-builder-image-pull-secret")?.opts as pulumi.CustomResourceOptions;
+        assert.deepEqual((patchOptions.dependsOn as pulumi.Resource[]).map(nameOf), [
+            "pull-apps-pull-secret",
+            "pull-apps-builder-service-account",
+        ]);
+        // The Secret waits for every principal and pull role; nothing forces delete-before-replace.
+        const secretOptions = captured.get("pull-apps-pull-secret")?.opts as pulumi.CustomResourceOptions;
+        assert.deepEqual(
+            (secretOptions.dependsOn as pulumi.Resource[]).map(nameOf).sort(),
+            ["pull-apps-namespace", ...component.readyForCluster.map(nameOf)].sort(),
+        );
+        assert.equal(secretOptions.deleteBeforeReplace, undefined);
+        // The namespaces and service accounts were read through the cluster's provider.
+        const reads = mocks.resources.filter((r) => r.read);
+        assert.deepEqual(reads.map((r) => [r.type, r.id, mocks.providerOf(r)?.name]).sort(), [
+            ["kubernetes:core/v1:Namespace", "apps", "k8s"],
+            ["kubernetes:core/v1:Namespace", "jobs", "k8s"],
+            ["kubernetes:core/v1:ServiceAccount", "apps/builder", "k8s"],
+            ["kubernetes:core/v1:ServiceAccount", "apps/default", "k8s"],
+            ["kubernetes:core/v1:ServiceAccount", "jobs/builder", "k8s"],
+            ["kubernetes:core/v1:ServiceAccount", "jobs/default", "k8s"],
+        ]);
+    });
+
+    it("uses each cloud's registry login server", async () => {
+        for (const [environment, suffix] of [
+            ["usgovernment", "azurecr.us"],
+            ["china", "azurecr.cn"],
+        ] as const) {
+            mocks = await installMocks();
+            mocks.withKubernetes(["apps"], ["default"]);
+            const component = buildPullSecret({ namespaces: ["apps"] }, { azureEnvironment: environment });
+            await delivered(component);
+            const [secret] = mocks.ofType("kubernetes:core/v1:Secret");
+            assert.deepEqual(Object.keys(dockerConfigOf(secret).auths), [`contosoimages.${suffix}`, `contososhared.${suffix}`]);
+        }
+    });
+
+    it("declares the same inputs when the same config is evaluated later, and rotates each Secret in place", async () => {
+        const first = buildPullSecret();
+        await delivered(first);
+        const before = mocks.ofType("kubernetes:core/v1:Secret").map((s) => ({ name: s.name, inputs: s.inputs }));
+
+        mocks = await installMocks();
+        mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
+        const later = build({
+            imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },
+            clock: () => new Date(NOW.getTime() + 86_400_000),
+        });
+        await delivered(later);
+        const again = mocks.ofType("kubernetes:core/v1:Secret").map((s) => ({ name: s.name, inputs: s.inputs }));
+        assert.deepEqual(again, before, "a later run inside the rotation window must declare identical Secrets");
+
+        // After the window: a new password, the same Secrets (same names, namespaces and type) with new data only.
+        const renewal = new Date(Date.parse(await promiseOf(first.secretRenewsAfter)) + 3_600_000);
+        mocks = await installMocks();
+        mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
+        const renewed = build({
+            imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },
+            clock: () => renewal,
+        });
+        await delivered(renewed);
+        const rotated = mocks.ofType("kubernetes:core/v1:Secret");
+        assert.deepEqual(
+            rotated.map((s) => [s.name, s.inputs.metadata, s.inputs.type]),
+            before.map((s) => [s.name, s.inputs.metadata, s.inputs.type]),
+        );
+        const passwords = (secrets: readonly { inputs: Record<string, unknown> }[]): string[] =>
+            secrets.map((secret) => dockerConfigOf(secret as Recorded).auths["contosoimages.azurecr.io"].password);
+        const [oldPassword] = passwords(before);
+        assert.deepEqual(passwords(rotated), [passwords(rotated)[0], passwords(rotated)[0]]);
+        assert.notEqual(passwords(rotated)[0], oldPassword, "the rotated Secrets must carry the new password");
+    });
+
+    it("stops before declaring anything when a service account already lists someone else's pull secrets", async () => {
+        mocks.withKubernetes(["apps", "jobs"], ["default"], { "jobs/default": ["team-registry", "mirror"] });
+        const errors = await capturedErrors(async () => {
+            const component = buildPullSecret();
+            return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+        });
+        assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
+        assert.match(
+            errors.logged[0],
+            /^Service account jobs\/default already lists image pull secrets "team-registry", "mirror", set by someone else\./,
+        );
+        assert.match(errors.logged[0], /add \{name: "acr-cross-tenant-pull"\} to that service account/);
+        assert.ok(errors.thrown instanceof Error);
+        await settle();
+        assert.deepEqual(
+            mocks
+                .managed()
+                .filter((r) => r.type.startsWith("azure") || r.type.startsWith("kubernetes:"))
+                .map((r) => r.name),
+            [],
+        );
+    });
+
+    it("keeps entries others added once its own entry is there", async () => {
+        mocks.withKubernetes(["apps", "jobs"], ["default"], { "apps/default": ["acr-cross-tenant-pull", "mirror"] });
+        const component = buildPullSecret();
+        await delivered(component);
+        assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 2);
+    });
+
+    it("fails naming a service account that does not exist, before declaring anything", async () => {
+        mocks.kubernetesObjects.delete("jobs/builder");
+        const errors = await capturedErrors(async () => {
+            const component = buildPullSecret({ serviceAccounts: ["default", "builder"] });
+            return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+        });
+        assert.match(String(errors.thrown), /resource 'jobs\/builder' does not exist/);
+        await settle();
+        assert.deepEqual(
+            mocks
+                .managed()
+                .filter((r) => r.type.startsWith("azure") || r.type.startsWith("kubernetes:"))
+                .map((r) => r.name),
+            [],
+        );
+    });
+
+    it("rejects a bad delivery with every problem before declaring anything", () => {
+        assert.throws(
+            () =>
+                build({
+                    cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" },
+                    clusterTenantRoles: [{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }],
+                    imagePullSecret: {
+                        provider: kubernetes,
+                        namespaces: ["apps", "Apps", "apps"],
+                        serviceAccounts: ["default", "bad_name"],
+                        secretName: "Pull",
+                    },
+                }),
+            (error: unknown) => {
+                assert.ok(error instanceof ValidationError);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    [
+                        "imagePullSecret.namespaces[1]",
+                        "imagePullSecret.namespaces[2]",
+                        "imagePullSecret.serviceAccounts[1]",
+                        "imagePullSecret.secretName",
+                        "imagePullSecret",
+                        "clusterTenantRoles",
+                    ],
+                );
+                return true;
+            },
+        );
+        assert.throws(() => buildPullSecret({ namespaces: [] }), /imagePullSecret\.namespaces: got \[\]; expected at least one name/);
+    });
+});
+
+describe("CrossTenantAcrPull switching a managed-identity cluster", () => {
+    beforeEach(async () => {
+        mocks = await installMocks();
+        components = await import("../components");
+    });
+
+    for (const cluster of [
+        { servicePrincipalProfile: { clientId: "msi" } },
+        { servicePrincipalProfile: { clientId: "msi" }, identity: { type: "UserAssigned" } },
+        { identity: { type: "SystemAssigned" } },
+    ]) {
+        it(`stops before declaring anything for ${JSON.stringify(cluster)}, naming the image pull secret delivery`, async () => {
+            mocks.cluster = cluster;
+            const errors = await capturedErrors(async () => {
+                const component = build({ cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" } });
+                return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+            });
+            assert.equal(errors.logged.length, 1);
+            assert.match(
+                errors.logged[0],
+                /uses a managed identity .*credentialDelivery: imagePullSecret.*imagePullSecret.*instead of `cluster`/s,
+            );
+            await settle();
+            assert.deepEqual(
+                mocks
+                    .managed()
+                    .filter((r) => r.type.startsWith("azure"))
+                    .map((r) => r.name),
+                [],
+            );
+        });
+    }
+
+    it("accepts a service-principal cluster (identity None) and reads it once", async () => {
+        mocks.cluster = { servicePrincipalProfile: { clientId: "11111111-0000-4000-8000-000000000001" }, identity: { type: "None" } };
+        const component = build({ cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" } });
+        await resolved(component);
+        await promiseOf(component.clusterBinding!.id);
+        assert.deepEqual(
+            mocks.calls.map((call) => call.token),
+            ["azure-native:containerservice:getManagedCluster"],
+        );
+    });
+});
+
+/** Runs `body` with pulumi.log.error captured, and returns what was logged and what `body` rejected with. */
+async function capturedErrors(body: () => Promise<unknown>): Promise<{ logged: string[]; thrown: unknown }> {
+    const logged: string[] = [];
+    const log = pulumi.log as { error: typeof pulumi.log.error };
+    const original = log.error;
+    log.error = async (message: string) => void logged.push(message);
+    let thrown: unknown;
+    try {
+        await body();
+    } catch (error) {
+        thrown = error;
+    } finally {
+        log.error = original;
+    }
+    return { logged, thrown };
 }

@@ -16,7 +16,26 @@ export interface Recorded {
     /** `"<provider urn>::<provider id>"`, or "" for a default provider. */
     readonly provider: string;
     readonly id: string;
+    /** A read of an existing object (`Resource.get`), not a resource the program manages. */
+    readonly read?: boolean;
 }
+
+/** A provider function call the program made. */
+export interface RecordedCall {
+    readonly token: string;
+    readonly inputs: Record<string, unknown>;
+    readonly provider: string;
+}
+
+/** The AKS cluster `getManagedCluster` returns: a service-principal cluster unless a test says otherwise. */
+export interface MockCluster {
+    readonly servicePrincipalProfile?: { readonly clientId: string };
+    readonly identity?: { readonly type: string };
+}
+
+/** A kubeconfig as the AKS user-credential action returns it (decoded). */
+export const MOCK_USER_KUBECONFIG =
+    "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster: {server: https://aks.example}\nusers:\n- name: clusterUser\n  user: {token: mock-cluster-user-token}\ncontexts:\n- name: aks\n  context: {cluster: aks, user: clusterUser}\ncurrent-context: aks\n";
 
 /** A stable fake GUID derived from a seed. */
 export function fakeGuid(seed: string): string {
@@ -39,11 +58,27 @@ export function unwrapSecret(value: unknown): unknown {
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
+    readonly calls: RecordedCall[] = [];
+    /** What reading the AKS cluster returns. */
+    cluster: MockCluster = { servicePrincipalProfile: { clientId: "0ld0ld00-0000-4000-8000-000000000000" } };
+    /**
+     * Kubernetes objects a read can find, keyed by id (`namespace` or `namespace/name`), with their state. Reads of
+     * anything else fail as the engine fails them.
+     */
+    kubernetesObjects: Map<string, Record<string, unknown>> = new Map();
     /** What a StackReference reads: the referenced stack's outputs (this stack's previous deployment). */
     stackOutputs: Record<string, unknown> = {};
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
+        if (args.id !== undefined && args.id !== "" && args.type.startsWith("kubernetes:")) {
+            const found = this.kubernetesObjects.get(args.id);
+            if (found === undefined) {
+                throw new Error(`resource '${args.id}' does not exist`);
+            }
+            this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", id: args.id, read: true });
+            return { id: args.id, state: found };
+        }
         const id = args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`;
         let state: Record<string, unknown> = { ...inputs };
         switch (args.type) {
@@ -87,7 +122,36 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        throw new Error(`unexpected provider function call ${args.token}`);
+        this.calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown>, provider: args.provider ?? "" });
+        switch (args.token) {
+            case "azure-native:containerservice:getManagedCluster":
+                return { ...this.cluster, name: (args.inputs as { resourceName?: unknown }).resourceName };
+            case "azure-native:containerservice:listManagedClusterUserCredentials":
+                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_USER_KUBECONFIG, "utf8").toString("base64") }] };
+            default:
+                throw new Error(`unexpected provider function call ${args.token}`);
+        }
+    }
+
+    /** Makes namespaces and their service accounts exist for reads; `imagePullSecrets` per `namespace/account`. */
+    withKubernetes(namespaces: readonly string[], accounts: readonly string[], imagePullSecrets: Record<string, string[]> = {}): this {
+        for (const namespace of namespaces) {
+            this.kubernetesObjects.set(namespace, { metadata: { name: namespace } });
+            for (const account of accounts) {
+                const key = `${namespace}/${account}`;
+                const listed = imagePullSecrets[key];
+                this.kubernetesObjects.set(key, {
+                    metadata: { name: account, namespace },
+                    ...(listed ? { imagePullSecrets: listed.map((name) => ({ name })) } : {}),
+                });
+            }
+        }
+        return this;
+    }
+
+    /** Resources the program manages (reads left out). */
+    managed(): Recorded[] {
+        return this.resources.filter((resource) => !resource.read);
     }
 
     ofType(type: string): Recorded[] {

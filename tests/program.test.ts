@@ -18,7 +18,18 @@ import {
     promiseOf,
     registryId,
     settle,
+    MOCK_USER_KUBECONFIG,
 } from "./mocks";
+
+/** The error an output rejects with (pulumi.Output keeps its promise internal; tests may reach for it). */
+async function settledFailure(output: pulumi.Output<unknown>): Promise<unknown> {
+    try {
+        await (output as unknown as { promise(): Promise<unknown> }).promise();
+    } catch (error) {
+        return error;
+    }
+    return undefined;
+}
 
 const PROGRAM = path.resolve(__dirname, "..", "index.js");
 const NS = "aks-acr-cross-tenant";
@@ -110,7 +121,10 @@ describe("program", () => {
             "applicationClientId",
             "applicationObjectId",
             "clusterTenantServicePrincipalObjectId",
+            "credentialDelivery",
             "previousClusterClientId",
+            "pullSecrets",
+            "registryLoginServers",
             "registryTenantServicePrincipalObjectId",
             "roleAssignmentIds",
             "secretExpiresAt",
@@ -121,6 +135,9 @@ describe("program", () => {
         assert.ok(!JSON.stringify(values).includes(fakeSecretFor("cross-tenant-acr-pull-secret")));
         assert.match(String(values.secretExpiresAt), /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
         assert.equal((values.roleAssignmentIds as string[]).length, 3);
+        assert.equal(values.credentialDelivery, "clusterServicePrincipal");
+        assert.deepEqual(values.registryLoginServers, ["contosoimages.azurecr.io", "contososhared.azurecr.io", "contosotools.azurecr.io"]);
+        assert.deepEqual(values.pullSecrets, []);
     });
 
     it("passes per-tenant CI credentials to the providers as secrets", async () => {
@@ -175,10 +192,144 @@ describe("program", () => {
         assert.ok(isSecretWrapped(binding.inputs.secret));
     });
 
-    it("declares only the grant when switchCluster is false", async () => {
-        const { mocks } = await runProgram({ ...REQUIRED, [`${NS}:switchCluster`]: "false" });
+    it("declares only the grant with credentialDelivery none: no binding, no Kubernetes, no read of the cluster", async () => {
+        const { mocks } = await runProgram({ ...REQUIRED, [`${NS}:credentialDelivery`]: "none" });
         assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
+        assert.equal(mocks.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type.includes("kubernetes")).length, 0);
+        assert.deepEqual(mocks.calls, []);
         assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 3);
+    });
+
+    it("reads the cluster before anything else in clusterServicePrincipal mode, through the tenant-A provider", async () => {
+        const { mocks } = await runProgram(REQUIRED);
+        const [read] = mocks.calls;
+        assert.equal(read.token, "azure-native:containerservice:getManagedCluster");
+        assert.deepEqual(read.inputs, { resourceGroupName: "rg-aks", resourceName: "aks-prod" });
+        assert.ok(read.provider.includes("cluster-tenant-azure-native"), `the read used ${read.provider}`);
+    });
+
+    it("stops a managed-identity cluster in clusterServicePrincipal mode before anything is created, naming credentialDelivery: imagePullSecret", async () => {
+        const errors: string[] = [];
+        const log = pulumi.log as { error: typeof pulumi.log.error };
+        const original = log.error;
+        log.error = async (message: string) => void errors.push(message);
+        let failure: unknown;
+        let mocks: RecordingMocks;
+        try {
+            mocks = await installMocks("prod");
+            mocks.cluster = { servicePrincipalProfile: { clientId: "msi" }, identity: { type: "SystemAssigned" } };
+            pulumi.runtime.setAllConfig(REQUIRED, []);
+            delete require.cache[PROGRAM];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const exports = require(PROGRAM) as ProgramExports;
+            failure = await settledFailure(exports.applicationClientId);
+            await settle();
+        } finally {
+            log.error = original;
+        }
+        assert.ok(failure instanceof Error, "the program must fail");
+        assert.equal(errors.length, 1, errors.join("\n"));
+        assert.match(errors[0], /AKS cluster "aks-prod" \(resource group "rg-aks", subscription "aaaaaaaa-.*"\) uses a managed identity/);
+        assert.match(errors[0], /credentialDelivery: imagePullSecret/);
+        assert.match(errors[0], /Nothing was created/);
+        const declared = mocks.resources.filter((r) => !r.type.startsWith("pulumi:") && !r.type.startsWith("aks-acr-cross-tenant:"));
+        assert.deepEqual(
+            declared.map((r) => r.name),
+            [],
+            "nothing may be declared when the delivery cannot work",
+        );
+    });
+
+    describe("with credentialDelivery imagePullSecret", () => {
+        const PULL: Record<string, string> = {
+            ...REQUIRED,
+            [`${NS}:credentialDelivery`]: "imagePullSecret",
+            [`${NS}:pullSecretNamespaces`]: JSON.stringify(["apps", "jobs"]),
+        };
+
+        async function runPullSecret(
+            config: Record<string, string>,
+            secretKeys: string[] = [],
+        ): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
+            const mocks = await installMocks("prod");
+            mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
+            pulumi.runtime.setAllConfig(config, secretKeys);
+            delete require.cache[PROGRAM];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const exports = require(PROGRAM) as ProgramExports;
+            await promiseOf(pulumi.all(Object.values(exports)));
+            await settle();
+            return { mocks, exports };
+        }
+
+        it("reaches the cluster through an explicit Kubernetes provider built from the cluster's user credentials", async () => {
+            const { mocks, exports } = await runPullSecret(PULL);
+            const [provider] = mocks.ofType("pulumi:providers:kubernetes");
+            assert.equal(provider.name, "cluster-kubernetes");
+            assert.ok(isSecretWrapped(provider.inputs.kubeconfig), "the kubeconfig must reach the provider as a secret");
+            assert.equal(unwrapSecret(provider.inputs.kubeconfig), MOCK_USER_KUBECONFIG);
+            assert.equal(
+                provider.inputs.clusterIdentifier,
+                `/subscriptions/${SUB_A}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod`,
+            );
+            // Pinned, so PULUMI_K8S_* variables in the environment cannot change what happens to the cluster.
+            assert.deepEqual(
+                [
+                    provider.inputs.enableServerSideApply,
+                    provider.inputs.enablePatchForce,
+                    provider.inputs.enableSecretMutable,
+                    provider.inputs.upsertExistingObjects,
+                    provider.inputs.deleteUnreachable,
+                    provider.inputs.skipUpdateUnreachable,
+                ].map(String),
+                ["true", "false", "true", "false", "false", "false"],
+            );
+            const credentials = mocks.calls.find((call) => call.token.endsWith("listManagedClusterUserCredentials"));
+            assert.deepEqual(credentials?.inputs, { resourceGroupName: "rg-aks", resourceName: "aks-prod", format: "exec" });
+            assert.ok(credentials?.provider.includes("cluster-tenant-azure-native"));
+            assert.ok(!mocks.calls.some((call) => call.token.endsWith("getManagedCluster")), "no service-principal check in this mode");
+            assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
+
+            const secrets = mocks.ofType("kubernetes:core/v1:Secret");
+            assert.deepEqual(
+                secrets.map((secret) => [(secret.inputs.metadata as { namespace: string }).namespace, mocks.providerOf(secret)?.name]),
+                [
+                    ["apps", "cluster-kubernetes"],
+                    ["jobs", "cluster-kubernetes"],
+                ],
+            );
+            const patches = mocks.ofType("kubernetes:core/v1:ServiceAccountPatch");
+            assert.deepEqual(
+                patches.map((patch) => {
+                    const metadata = patch.inputs.metadata as { namespace: string; name: string };
+                    return `${metadata.namespace}/${metadata.name}`;
+                }),
+                ["apps/default", "jobs/default"],
+            );
+            assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/acr-cross-tenant-pull", "jobs/acr-cross-tenant-pull"]);
+            assert.equal(await promiseOf(pulumi.output(exports.credentialDelivery)), "imagePullSecret");
+        });
+
+        it("uses the kubeconfig from the stack config, as a secret, without asking Azure for credentials", async () => {
+            const kubeconfig = "apiVersion: v1\nclusters: []\nusers: [{name: ci, user: {token: KUBE-CONFIG-SECRET}}]\n";
+            const { mocks, exports } = await runPullSecret(
+                {
+                    ...PULL,
+                    [`${NS}:kubeconfig`]: kubeconfig,
+                    [`${NS}:pullSecretServiceAccounts`]: JSON.stringify(["default", "builder"]),
+                    [`${NS}:pullSecretName`]: "contoso-pull",
+                },
+                [`${NS}:kubeconfig`],
+            );
+            const [provider] = mocks.ofType("pulumi:providers:kubernetes");
+            assert.ok(isSecretWrapped(provider.inputs.kubeconfig));
+            assert.equal(unwrapSecret(provider.inputs.kubeconfig), kubeconfig);
+            assert.deepEqual(mocks.calls, []);
+            assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 4);
+            const values = JSON.stringify(await promiseOf(pulumi.all(exports)));
+            assert.ok(!values.includes("KUBE-CONFIG-SECRET"), "the kubeconfig leaked into the outputs");
+            assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/contoso-pull", "jobs/contoso-pull"]);
+        });
     });
 
     it("reads its own previous outputs and reports an expired secret at error level", async () => {

@@ -1,0 +1,186 @@
+/**
+ * The grant: what lets the application pull, whatever delivers its credentials to the cluster. A multitenant
+ * application and its client secret in the cluster's tenant (A), its service principal in both tenants, a pull
+ * role on every registry in the registry tenant (B), and the roles a service-principal cluster needs in tenant A.
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as azuread from "@pulumi/azuread";
+import { RoleAssignment } from "@pulumi/azure-native/authorization";
+import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
+import { CONSENT_REDIRECT_URI, REGISTRY_ROLES, roleDefinitionId, type RegistryId, type RegistryRole } from "./azureIds";
+import { hashAnchor, secretSchedule, startOfDay } from "./secretSchedule";
+import { secretHealth, type DeployedSecretDates } from "./secretHealth";
+import type { ResolvedClusterTenantRole } from "./validation";
+
+/** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
+export interface RegistryTenantProviders {
+    /** azuread provider signed in to the registry tenant (B); creates the service principal there. */
+    readonly azuread: azuread.Provider;
+    /** azure-native provider signed in to the registry tenant (B); creates the role assignments. */
+    readonly azureNative: AzureNativeProvider;
+}
+
+/** What the grant is made of, checked and parsed by the component. */
+export interface GrantArgs {
+    readonly clusterTenantId: string;
+    readonly registryTenantId: string;
+    readonly registries: readonly RegistryId[];
+    readonly role: RegistryRole;
+    readonly applicationName: string;
+    readonly applicationOwners: readonly string[];
+    readonly lifetimeDays: number;
+    readonly renewBeforeDays: number;
+    readonly clusterTenantRoles: readonly ResolvedClusterTenantRole[];
+    readonly registryTenantProviders: RegistryTenantProviders;
+    readonly now: Date;
+    readonly deployedSecret?: pulumi.Input<DeployedSecretDates | undefined>;
+    readonly stackName?: string;
+    /**
+     * Resolves once the delivery's checks passed (for example: the cluster accepts a service principal). Nothing of
+     * the grant reaches the engine before, so a delivery that cannot work stops the run before anything is created.
+     */
+    readonly after?: pulumi.Output<unknown>;
+}
+
+/** The grant's resources and the values deliveries and outputs read from them. */
+export interface Grant {
+    readonly application: azuread.Application;
+    readonly clusterTenantPrincipal: azuread.ServicePrincipal;
+    readonly password: azuread.ApplicationPassword;
+    readonly registryTenantPrincipal: azuread.ServicePrincipal;
+    /** One pull role assignment per registry, in `registries` order. */
+    readonly assignments: readonly RoleAssignment[];
+    readonly clusterTenantAssignments: readonly RoleAssignment[];
+    /** The client secret, a Pulumi secret. */
+    readonly secret: pulumi.Output<string>;
+    /** The day rotation windows count from (ISO 8601). */
+    readonly anchor: pulumi.Output<string>;
+    /** The current rotation window's dates (ISO 8601). */
+    readonly schedule: pulumi.Output<{ readonly windowStart: string; readonly renewsAfter: string; readonly expiresAt: string }>;
+    /** Every principal and role assignment: what must exist before the cluster uses the credentials. */
+    readonly ready: pulumi.Resource[];
+}
+
+/** A short stable suffix for names keyed by content rather than list position. */
+function shortHash(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+/** Declares the grant as children of `parent`; tenant-A resources use the parent's providers. */
+export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resource): Grant {
+    const registryTenant = args.registryTenantProviders;
+    const { now, lifetimeDays, renewBeforeDays } = args;
+    const deployed = args.deployedSecret === undefined ? undefined : pulumi.output(args.deployedSecret);
+    // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
+    const anchor: pulumi.Output<string> =
+        deployed === undefined
+            ? pulumi.output(
+                  hashAnchor(`${args.clusterTenantId}/${args.applicationName}`.toLowerCase(), lifetimeDays, renewBeforeDays).toISOString(),
+              )
+            : deployed.apply((dates) => {
+                  const stored = dates?.windowAnchor ? new Date(dates.windowAnchor) : undefined;
+                  return startOfDay(stored && !Number.isNaN(stored.getTime()) ? stored : now).toISOString();
+              });
+    const schedule = anchor.apply((day) => {
+        const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
+        return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
+    });
+
+    const application = new azuread.Application(
+        `${name}-app`,
+        {
+            // Waiting on `after` here holds back the whole grant: everything else hangs off the application.
+            displayName: args.after === undefined ? args.applicationName : args.after.apply(() => args.applicationName),
+            signInAudience: "AzureADMultipleOrgs",
+            owners: args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
+            // The consent link redirects here; Entra matches it exactly, so both use the same constant.
+            web: { redirectUris: [CONSENT_REDIRECT_URI] },
+            notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
+        },
+        { parent },
+    );
+
+    // Graph creates no service principal in the home tenant (the portal does); AKS signs in as this one.
+    const clusterTenantPrincipal = new azuread.ServicePrincipal(`${name}-cluster-sp`, { clientId: application.clientId }, { parent });
+
+    // The end date comes from the rotation window, so it is stable across runs until renewal is due;
+    // the old password is deleted only after its replacement exists (create-before-delete, the default).
+    const password = new azuread.ApplicationPassword(
+        `${name}-secret`,
+        {
+            applicationId: application.id,
+            displayName: schedule.apply((s) => `aks-acr-pull ${s.windowStart.slice(0, 10)}`),
+            endDate: schedule.apply((s) => s.expiresAt),
+        },
+        { parent, additionalSecretOutputs: ["value"] },
+    );
+
+    // Provisioning the application in tenant B is what the manual procedure's admin consent does.
+    const registryTenantPrincipal = new azuread.ServicePrincipal(
+        `${name}-registry-sp`,
+        { clientId: application.clientId },
+        { parent, provider: registryTenant.azuread },
+    );
+
+    // One assignment per registry, at the registry's own scope (least privilege). Names key on the registry
+    // name (globally unique), so reordering the list changes nothing.
+    const assignments = args.registries.map(
+        (registry) =>
+            new RoleAssignment(
+                `${name}-${registry.registryName.toLowerCase()}-pull`,
+                {
+                    scope: registry.id,
+                    roleDefinitionId: roleDefinitionId(registry.subscriptionId, REGISTRY_ROLES[args.role]),
+                    principalId: registryTenantPrincipal.objectId,
+                    // The default "User" fails for a service principal, and this also avoids
+                    // PrincipalNotFound while the new principal replicates.
+                    principalType: "ServicePrincipal",
+                    description: `${args.role} for AKS in tenant ${args.clusterTenantId} (application ${args.applicationName})`,
+                },
+                { parent, provider: registryTenant.azureNative },
+            ),
+    );
+
+    // Roles the cluster's own principal needs in tenant A, through the component's (tenant A) provider.
+    const clusterTenantAssignments = args.clusterTenantRoles.map(
+        (role) =>
+            new RoleAssignment(
+                `${name}-cluster-role-${shortHash(`${role.scope.toLowerCase()}|${role.roleGuid}`)}`,
+                {
+                    scope: role.scope,
+                    roleDefinitionId: roleDefinitionId(role.subscriptionId, role.roleGuid),
+                    principalId: clusterTenantPrincipal.objectId,
+                    principalType: "ServicePrincipal",
+                    description: `${role.role} for the AKS cluster's service principal (application ${args.applicationName})`,
+                },
+                { parent },
+            ),
+    );
+
+    if (deployed !== undefined) {
+        const stack = args.stackName ?? pulumi.getStack();
+        deployed.apply((dates) => {
+            const health = secretHealth(dates ?? {}, now, stack);
+            if (health.level === "renewal-due") {
+                void pulumi.log.warn(health.message, parent);
+            } else if (health.level === "expired") {
+                // Error level, yet not thrown: the same run is what renews the secret.
+                void pulumi.log.error(health.message, parent);
+            }
+        });
+    }
+
+    return {
+        application,
+        clusterTenantPrincipal,
+        password,
+        registryTenantPrincipal,
+        assignments,
+        clusterTenantAssignments,
+        secret: pulumi.secret(password.value),
+        anchor,
+        schedule,
+        ready: [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments],
+    };
+}
