@@ -211,6 +211,8 @@ async function connectionFor(state: BindingState): Promise<reset.ArmConnection> 
     return {
         endpoint: state.armEndpoint ?? reset.ARM_ENDPOINTS[state.azureEnvironment],
         credential: await credentialFor(state),
+        // Named when AKS never finds the principal, so the message points at the tenant to check.
+        tenantId: state.tenantId,
         pollIntervalMs: (state.pollIntervalSeconds ?? DEFAULT_POLL_INTERVAL_SECONDS) * 1000,
         timeoutMs: state.timeoutMinutes * 60_000,
         // A progress line that cannot reach the engine must not become an unhandled rejection in the provider host.

@@ -4,7 +4,9 @@ import {
     armError,
     clusterResponse,
     FakeArmServer,
+    invalidCredentialsMessage,
     loadTlsFixture,
+    refusedReset,
     StaticCredential,
     trustCertificate,
     type FakeArmResponse,
@@ -19,6 +21,7 @@ const RESTORE_CLIENT = "33333333-aaaa-4bbb-8ccc-000000000003";
 const SECRET = "app-SECRET~value.1";
 const ROTATED = "app-SECRET~value.2";
 const RESTORE_SECRET = "restore-SECRET~value";
+const TENANT = "aaaaaaaa-0000-4000-8000-00000000000a";
 
 const staticCredential = new StaticCredential();
 
@@ -27,7 +30,7 @@ function state(overrides: Partial<BindingState> = {}): BindingState {
         subscriptionId: SUB,
         resourceGroupName: RG,
         clusterName: CLUSTER,
-        tenantId: "aaaaaaaa-0000-4000-8000-00000000000a",
+        tenantId: TENANT,
         azureEnvironment: "public",
         clientId: APP_CLIENT,
         secret: SECRET,
@@ -191,6 +194,29 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
         scriptReset("op-restore");
         await provider.delete!("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
         assert.deepEqual(resetBodies(), [{ clientId: RESTORE_CLIENT, secret: RESTORE_SECRET }]);
+    });
+
+    it("delete with restore waits for Entra ID to replicate a new restore secret, then switches the cluster", async () => {
+        server
+            .enqueue("getCluster", cluster(APP_CLIENT))
+            .enqueue(
+                "resetServicePrincipalProfile",
+                refusedReset("BadRequest", invalidCredentialsMessage(RESTORE_CLIENT, TENANT, "AADSTS7000215")),
+            );
+        scriptReset("op-restore-after-replication");
+        await provider.delete!("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
+        assert.deepEqual(resetBodies(), [
+            { clientId: RESTORE_CLIENT, secret: RESTORE_SECRET },
+            { clientId: RESTORE_CLIENT, secret: RESTORE_SECRET },
+        ]);
+        assert.ok(
+            logs.some((line) =>
+                line.startsWith(
+                    `Waiting for Entra ID to replicate application ${RESTORE_CLIENT}: Entra ID rejects the client secret (BadRequest, AADSTS7000215)`,
+                ),
+            ),
+            `no replication wait for the restore principal: ${logs.join(" | ")}`,
+        );
     });
 
     it("a failed reset surfaces Azure's code and message without the secret", async () => {

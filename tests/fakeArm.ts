@@ -38,6 +38,8 @@ export interface FakeArmResponse {
     readonly body?: unknown;
     /** Close the connection without answering (the client sees ECONNRESET); the rest is ignored. */
     readonly dropConnection?: boolean;
+    /** Answer only after this many milliseconds (a slow Azure, or one still answering when the client gives up). */
+    readonly delayMs?: number;
 }
 
 /** A network failure: the connection is closed before any response. */
@@ -134,6 +136,8 @@ export class FakeArmServer {
     private authorityToken?: string;
     private readonly server: https.Server;
     private port = 0;
+    /** Timers of delayed answers, cleared on stop. */
+    private readonly delayed = new Set<NodeJS.Timeout>();
 
     private constructor(fixture: TlsFixture) {
         this.server = https.createServer({ cert: fixture.cert, key: fixture.key }, (req, res) => this.handle(req, res));
@@ -232,6 +236,24 @@ export class FakeArmServer {
             .enqueue("operationResult", { status: 200, body: {} });
     }
 
+    /**
+     * Scripts a reset that Azure accepts (202 with both polling headers) and whose operation then reports in
+     * progress once and Failed with `error`, as AKS does when it validates the credentials after accepting them.
+     */
+    acceptThenFailReset(subscriptionId: string, operationId: string, error: { code: string; message: string }): this {
+        return this.enqueue("resetServicePrincipalProfile", {
+            status: 202,
+            headers: {
+                "azure-asyncoperation": this.asyncOperationUrl(subscriptionId, operationId),
+                location: this.operationResultUrl(subscriptionId, operationId),
+            },
+        }).enqueue(
+            "operationStatus",
+            { status: 200, body: operationStatus("InProgress") },
+            { status: 200, body: operationStatus("Failed", error) },
+        );
+    }
+
     /** An Azure-AsyncOperation URL on this server, shaped like AKS's. */
     asyncOperationUrl(subscriptionId: string, operationId: string, location = "westeurope"): string {
         return `${this.endpoint}/subscriptions/${subscriptionId}/providers/Microsoft.ContainerService/locations/${location}/operations/${operationId}?api-version=2016-03-30`;
@@ -244,6 +266,8 @@ export class FakeArmServer {
 
     /** Closes the server and every open connection (the SDK keeps connections alive). */
     async stop(): Promise<void> {
+        for (const timer of this.delayed) clearTimeout(timer);
+        this.delayed.clear();
         const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
         this.server.closeAllConnections();
         let timer: NodeJS.Timeout | undefined;
@@ -319,7 +343,13 @@ export class FakeArmServer {
                     body: armError("FakeArmUnscripted", `no scripted response for ${method} ${url.pathname}`),
                 });
             }
-            send(res, scripted);
+            if (scripted.delayMs === undefined) return send(res, scripted);
+            const timer = setTimeout(() => {
+                this.delayed.delete(timer);
+                // The client may have given up and closed the connection meanwhile.
+                if (!res.destroyed && !res.writableEnded) send(res, scripted);
+            }, scripted.delayMs);
+            this.delayed.add(timer);
         });
         req.on("error", () => res.destroy());
     }
@@ -427,4 +457,49 @@ export function operationStatus(
         ...(status === "InProgress" ? {} : { endTime: "2026-01-01T00:05:00Z" }),
         ...(error ? { error } : {}),
     };
+}
+
+/**
+ * AKS's message for a client id it cannot find in the tenant, as reported for principals created moments before
+ * (e.g. Azure/AKS#1092, Azure/azure-powershell#14196).
+ */
+export function notFoundInTenantMessage(clientId: string, tenantId: string): string {
+    return `Service principal clientID: ${clientId} not found in Active Directory tenant ${tenantId}, Please see https://aka.ms/aks-sp-help for more details.`;
+}
+
+/**
+ * AKS's message for credentials Entra ID refused, with Entra's inner error as AKS passes it on (e.g.
+ * Azure/azure-cli#17358 for AADSTS7000215, Azure/azure-cli#9585 for AADSTS700016). `aadsts` picks Entra's code:
+ * AADSTS7000215 (secret not known), AADSTS700016 (application not known), or any other to test that it is not
+ * taken for replication.
+ */
+export function invalidCredentialsMessage(clientId: string, tenantId: string, aadsts: string): string {
+    const descriptions: Record<string, { status: number; error: string; description: string }> = {
+        AADSTS7000215: {
+            status: 401,
+            error: "invalid_client",
+            description: `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+        },
+        AADSTS700016: {
+            status: 400,
+            error: "unauthorized_client",
+            description: `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+        },
+    };
+    const inner = descriptions[aadsts] ?? { status: 401, error: "invalid_client", description: `${aadsts}: The request was refused.` };
+    const body = JSON.stringify({
+        error: inner.error,
+        error_description: `${inner.description}\r\nTrace ID: 00000000-0000-0000-0000-000000000001\r\nCorrelation ID: 00000000-0000-0000-0000-000000000002`,
+        error_codes: [Number(aadsts.replace(/^AADSTS/, ""))],
+    });
+    return (
+        "The credentials in ServicePrincipalProfile were invalid. Please see https://aka.ms/aks-sp-help for more details. " +
+        `(Details: adal: Refresh request failed. Status Code = '${inner.status}'. Response body: ${body} ` +
+        `Endpoint https://login.microsoftonline.com/${tenantId}/oauth2/token?api-version=1.0)`
+    );
+}
+
+/** A refused reset request: `status` (default 400) with ARM's error envelope. */
+export function refusedReset(code: string, message: string, status = 400): FakeArmResponse {
+    return { status, body: armError(code, message) };
 }

@@ -6,6 +6,7 @@ import type { ContainerServiceClientOptionalParams } from "@azure/arm-containers
 import {
     ARM_ENDPOINTS,
     ClusterCredentialError,
+    entraReplicationRefusal,
     readClusterClientId,
     resetClusterServicePrincipal,
     type ArmConnection,
@@ -15,8 +16,11 @@ import {
     armError,
     clusterResource,
     FakeArmServer,
+    invalidCredentialsMessage,
     loadTlsFixture,
+    notFoundInTenantMessage,
     operationStatus,
+    refusedReset,
     StaticCredential,
     trustCertificate,
     type FakeArmResponse,
@@ -31,6 +35,7 @@ const NEW_CLIENT_ID = "22222222-aaaa-bbbb-cccc-000000000002";
 // Distinctive enough that a substring match cannot be a coincidence.
 const SECRET = "Zq8~sp-SECRET.value_do-not-leak";
 const PROFILE = { clientId: NEW_CLIENT_ID, secret: SECRET };
+const TENANT = "aaaaaaaa-0000-4000-8000-00000000000a";
 // Every progress line ends with the elapsed time, e.g. "(elapsed 850ms)", "(elapsed 12.3s)", "(elapsed 5m 03s)".
 const ELAPSED = /\(elapsed (\d+ms|\d+\.\ds|\d+m \d\ds|\d+h \d\dm \d\ds)\)$/;
 const CLUSTER_PATH = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerService/managedClusters/${CLUSTER}`;
@@ -330,6 +335,266 @@ describe("resetClusterServicePrincipal (against a fake ARM server)", function ()
         assert.match(err.message, /was rejected by Microsoft Entra ID/);
         assert.ok(err.message.includes(CLUSTER));
         assert.equal(server.requestsFor("operationResult").length, 0, "no final GET after a failure");
+        assert.equal(server.requestsFor("resetServicePrincipalProfile").length, 1, "a failure that is not replication is not retried");
+    });
+
+    describe("while Entra ID replicates a new principal or secret", function () {
+        /** Progress lines about waiting for replication, in order. */
+        function waits(): string[] {
+            return logs.filter((line) => line.startsWith("Waiting for Entra ID"));
+        }
+
+        function waitLine(reason: string, where: string, attempt: number): RegExp {
+            const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+            return new RegExp(
+                `^Waiting for Entra ID to replicate application ${NEW_CLIENT_ID}: ${escape(reason)}, ${escape(where)}; ` +
+                    `retrying the reset of ${RG}/${CLUSTER} in \\d+ms \\(attempt ${attempt}\\) \\(elapsed [^)]+\\)$`,
+            );
+        }
+
+        it("retries the reset while AKS does not find the principal, in each of its wordings, then succeeds", async function () {
+            server
+                .enqueue("getCluster", spCluster)
+                .enqueue(
+                    "resetServicePrincipalProfile",
+                    refusedReset("ServicePrincipalNotFound", notFoundInTenantMessage(NEW_CLIENT_ID, TENANT), 404),
+                    refusedReset("BadRequest", notFoundInTenantMessage(NEW_CLIENT_ID, TENANT)),
+                    refusedReset("InvalidParameter", invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS700016")),
+                );
+            scriptSuccessAfterPost();
+
+            const result = await resetClusterServicePrincipal(TARGET, PROFILE, connection({ tenantId: TENANT }));
+
+            assert.deepEqual(result, { previousClientId: OLD_CLIENT_ID });
+            const posts = server.requestsFor("resetServicePrincipalProfile");
+            assert.equal(posts.length, 4);
+            for (const post of posts)
+                assert.deepEqual(post.body, { clientId: NEW_CLIENT_ID, secret: SECRET }, "each attempt is a new POST");
+            const gaps = posts.slice(1).map((post, i) => post.receivedAt - posts[i].receivedAt);
+            assert.ok(gaps[2] >= 30, `the waits back off: ${gaps.join(", ")} ms`);
+            assert.equal(waits().length, 3, logs.join("\n"));
+            assert.match(
+                waits()[0],
+                waitLine(
+                    "AKS does not find the service principal in the tenant (ServicePrincipalNotFound)",
+                    "HTTP 404 on the reset request",
+                    2,
+                ),
+            );
+            assert.match(
+                waits()[1],
+                waitLine("AKS does not find the service principal in the tenant (BadRequest)", "HTTP 400 on the reset request", 3),
+            );
+            assert.match(
+                waits()[2],
+                waitLine(
+                    "Entra ID does not find the application in the tenant (InvalidParameter, AADSTS700016)",
+                    "HTTP 400 on the reset request",
+                    4,
+                ),
+            );
+            assert.ok(
+                logs.some((line) => /finished: the cluster now uses service principal/.test(line)),
+                logs.join("\n"),
+            );
+            assert.deepEqual(server.unscripted, []);
+        });
+
+        it("retries once when Entra ID rejects a secret it has not replicated yet (AADSTS7000215)", async function () {
+            server
+                .enqueue("getCluster", spCluster)
+                .enqueue(
+                    "resetServicePrincipalProfile",
+                    refusedReset("BadRequest", invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000215")),
+                );
+            scriptSuccessAfterPost();
+
+            const result = await resetClusterServicePrincipal(TARGET, PROFILE, connection());
+
+            assert.deepEqual(result, { previousClientId: OLD_CLIENT_ID });
+            assert.equal(server.requestsFor("resetServicePrincipalProfile").length, 2);
+            assert.deepEqual(waits().length, 1, logs.join("\n"));
+            assert.match(
+                waits()[0],
+                waitLine("Entra ID rejects the client secret (BadRequest, AADSTS7000215)", "HTTP 400 on the reset request", 2),
+            );
+        });
+
+        it("sends a new reset when the accepted operation fails for replication, and succeeds", async function () {
+            server.enqueue("getCluster", spCluster).acceptThenFailReset(SUB, "op-refused", {
+                code: "ServicePrincipalValidationClientError",
+                message: invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000215"),
+            });
+            scriptSuccessAfterPost();
+
+            const result = await resetClusterServicePrincipal(TARGET, PROFILE, connection());
+
+            assert.deepEqual(result, { previousClientId: OLD_CLIENT_ID });
+            assert.deepEqual(
+                server.requests.map((r) => `${r.method} ${r.route}`),
+                [
+                    "GET getCluster",
+                    "POST resetServicePrincipalProfile",
+                    "GET operationStatus",
+                    "GET operationStatus",
+                    "POST resetServicePrincipalProfile",
+                    "GET operationStatus",
+                    "GET operationStatus",
+                    "GET operationResult",
+                ],
+            );
+            assert.equal(waits().length, 1, logs.join("\n"));
+            assert.match(
+                waits()[0],
+                waitLine(
+                    "Entra ID rejects the client secret (ServicePrincipalValidationClientError, AADSTS7000215)",
+                    "the accepted reset operation failed",
+                    2,
+                ),
+            );
+            assert.deepEqual(server.unscripted, []);
+        });
+
+        for (const [label, refusal] of [
+            [
+                "InvalidParameter about a malformed profile",
+                refusedReset("InvalidParameter", "The value of parameter servicePrincipalProfile.clientId is invalid."),
+            ],
+            [
+                "BadRequest about something else",
+                refusedReset("BadRequest", "Changing property 'servicePrincipalProfile' is not allowed while the cluster is stopped."),
+            ],
+            [
+                "an expired secret (AADSTS7000222)",
+                refusedReset("BadRequest", invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000222")),
+            ],
+        ] as const) {
+            it(`fails at once with Azure's code and message on ${label}`, async function () {
+                server.enqueue("getCluster", spCluster).enqueue("resetServicePrincipalProfile", refusal);
+
+                const err = await expectFailure(
+                    resetClusterServicePrincipal(TARGET, PROFILE, connection({ tenantId: TENANT })),
+                    "RequestFailed",
+                );
+
+                const sent = (refusal.body as { error: { code: string; message: string } }).error;
+                assert.equal(err.azureCode, sent.code);
+                assert.equal(err.statusCode, 400);
+                assert.ok(err.message.includes(sent.message), err.message);
+                assert.equal(server.requestsFor("resetServicePrincipalProfile").length, 1);
+                assert.deepEqual(waits(), []);
+            });
+        }
+
+        it("gives up near the deadline when AKS never accepts the secret, saying what to check, without the secret", async function () {
+            server.enqueue("getCluster", spCluster);
+            // Azure echoing the secret must not leak it through the new paths either.
+            server.setFallback(
+                "resetServicePrincipalProfile",
+                refusedReset("BadRequest", `${invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000215")} Secret sent: ${SECRET}`),
+            );
+            const timeoutMs = 600;
+
+            const started = Date.now();
+            const err = await expectFailure(
+                resetClusterServicePrincipal(TARGET, PROFILE, connection({ timeoutMs, tenantId: TENANT })),
+                "ReplicationTimeout",
+            );
+            const took = Date.now() - started;
+
+            assert.ok(took >= timeoutMs / 2 && took < timeoutMs + 1500, `gave up after ${took} ms of ${timeoutMs}`);
+            const posts = server.requestsFor("resetServicePrincipalProfile").length;
+            assert.ok(posts >= 4, `retried with backoff: ${posts} POSTs`);
+            // The last wait is shortened to fit one more attempt before the deadline; under load the deadline may still cut
+            // that attempt off before the fake records it.
+            assert.ok(waits().length === posts - 1 || waits().length === posts, `one progress line per wait: ${logs.join("\n")}`);
+            waits().forEach((line, i) =>
+                assert.match(
+                    line,
+                    waitLine("Entra ID rejects the client secret (BadRequest, AADSTS7000215)", "HTTP 400 on the reset request", i + 2),
+                ),
+            );
+            assert.equal(err.azureCode, "BadRequest");
+            assert.equal(err.statusCode, 400);
+            for (const expected of [
+                `did not accept application (client id) ${NEW_CLIENT_ID} of tenant ${TENANT} before the deadline`,
+                `AKS cluster "${CLUSTER}" (resource group "${RG}", subscription "${SUB}")`,
+                "attempts (timeout 600ms)",
+                "Last refusal: HTTP 400 on the reset request: BadRequest: The credentials in ServicePrincipalProfile were invalid.",
+                "Secret sent: ***",
+                "a later `pulumi up` tries the reset again and continues where this one stopped",
+                "the secret's start and end dates",
+                `az ad app credential list --id ${NEW_CLIENT_ID}`,
+                `signed in to tenant ${TENANT}`,
+                "sign-in audience is multitenant, AzureADMultipleOrgs",
+            ]) {
+                assert.ok(err.message.includes(expected), `missing "${expected}" in: ${err.message}`);
+            }
+            assert.match(err.message, /waited (\d+ms|\d+\.\ds) for Entra ID to replicate it/);
+        });
+
+        it("reports the refusals when the deadline cuts off the attempt after them", async function () {
+            server
+                .enqueue("getCluster", spCluster)
+                .enqueue(
+                    "resetServicePrincipalProfile",
+                    refusedReset("ServicePrincipalNotFound", notFoundInTenantMessage(NEW_CLIENT_ID, TENANT), 404),
+                    { ...accepted("op-late"), delayMs: 5000 },
+                );
+
+            const started = Date.now();
+            const err = await expectFailure(
+                resetClusterServicePrincipal(TARGET, PROFILE, connection({ timeoutMs: 300, tenantId: TENANT })),
+                "ReplicationTimeout",
+            );
+
+            assert.ok(Date.now() - started < 2000, "the deadline ended the slow attempt");
+            assert.equal(err.azureCode, "ServicePrincipalNotFound");
+            assert.equal(err.statusCode, 404);
+            assert.ok(err.message.includes("over 1 attempt (timeout 300ms)"), err.message);
+            assert.ok(
+                err.message.includes("Last refusal: HTTP 404 on the reset request: ServicePrincipalNotFound: Service principal clientID"),
+                err.message,
+            );
+            assert.match(err.message, /The attempt after it did not complete: .*Reset request did not complete/);
+            assert.match(
+                err.message,
+                /Azure may still finish the reset; check with "az aks show/,
+                "the cut-off request may have reached Azure",
+            );
+        });
+
+        it("gives up on an operation that keeps failing for replication, naming the tenant AKS reported", async function () {
+            const refusal = { code: "BadRequest", message: notFoundInTenantMessage(NEW_CLIENT_ID, TENANT) };
+            server.enqueue("getCluster", spCluster).setFallback("resetServicePrincipalProfile", {
+                status: 202,
+                headers: {
+                    "azure-asyncoperation": server.asyncOperationUrl(SUB, "op-never"),
+                    location: server.operationResultUrl(SUB, "op-never"),
+                },
+            });
+            server.setFallback("operationStatus", { status: 200, body: operationStatus("Failed", refusal) });
+
+            const err = await expectFailure(
+                resetClusterServicePrincipal(TARGET, PROFILE, connection({ timeoutMs: 400 })),
+                "ReplicationTimeout",
+            );
+
+            const posts = server.requestsFor("resetServicePrincipalProfile").length;
+            assert.equal(err.azureCode, "BadRequest");
+            assert.equal(err.statusCode, undefined, "the operation failed, not the request");
+            assert.ok(err.message.includes(`${NEW_CLIENT_ID} of tenant ${TENANT}`), err.message);
+            assert.ok(
+                err.message.includes("Last refusal: the accepted reset operation failed: BadRequest: Service principal clientID"),
+                err.message,
+            );
+            // How many attempts fit depends on the machine's speed; each refused one but the last is followed by a wait.
+            assert.ok(waits().length >= posts - 1, logs.join("\n"));
+            assert.ok(
+                waits().every((line) => line.includes("the accepted reset operation failed")),
+                logs.join("\n"),
+            );
+        });
     });
 
     for (const [label, body] of [
@@ -529,6 +794,80 @@ describe("readClusterClientId (against a fake ARM server)", function () {
 
         assert.ok(err.message.includes(SUB) && err.message.includes(RG) && err.message.includes(CLUSTER), err.message);
         assert.equal(err.azureCode, "ResourceGroupNotFound");
+    });
+});
+
+describe("entraReplicationRefusal", function () {
+    const notFound = notFoundInTenantMessage(NEW_CLIENT_ID, TENANT);
+
+    it("recognises AKS's refusals of a principal or secret Entra ID has not replicated, by code and wording", function () {
+        const cases: [string, string, string, string][] = [
+            [
+                "ServicePrincipalNotFound",
+                notFound,
+                "principalNotFound",
+                "AKS does not find the service principal in the tenant (ServicePrincipalNotFound)",
+            ],
+            ["BadRequest", notFound, "principalNotFound", "AKS does not find the service principal in the tenant (BadRequest)"],
+            ["invalidparameter", notFound, "principalNotFound", "AKS does not find the service principal in the tenant (invalidparameter)"],
+            [
+                "BadRequest",
+                `Service principal clientID: ${NEW_CLIENT_ID} not found in Microsoft Entra ID tenant ${TENANT}.`,
+                "principalNotFound",
+                "AKS does not find the service principal in the tenant (BadRequest)",
+            ],
+            [
+                "BadRequest",
+                invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000215"),
+                "secretRejected",
+                "Entra ID rejects the client secret (BadRequest, AADSTS7000215)",
+            ],
+            [
+                "ServicePrincipalValidationClientError",
+                invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS700016"),
+                "principalNotFound",
+                "Entra ID does not find the application in the tenant (ServicePrincipalValidationClientError, AADSTS700016)",
+            ],
+            [
+                "InvalidServicePrincipalCredential",
+                `AADSTS7000229: The client application ${NEW_CLIENT_ID} is missing service principal in the tenant ${TENANT}.`,
+                "principalNotFound",
+                "the tenant has no service principal for the application (InvalidServicePrincipalCredential, AADSTS7000229)",
+            ],
+            [
+                "InvalidServicePrincipalCredentials",
+                "The credentials in ServicePrincipalProfile were invalid. Please see https://aka.ms/aks-sp-help for more details.",
+                "credentialsInvalid",
+                "AKS finds the credentials invalid (InvalidServicePrincipalCredentials)",
+            ],
+            ["BadRequest", "Invalid client secret is provided.", "secretRejected", "Entra ID rejects the client secret (BadRequest)"],
+        ];
+        for (const [code, message, kind, reason] of cases) {
+            assert.deepEqual(entraReplicationRefusal({ code, message }), { kind, reason }, `${code}: ${message}`);
+        }
+    });
+
+    it("leaves every other error alone", function () {
+        const cases: { code?: string; message?: string }[] = [
+            { code: "InvalidParameter", message: "The value of parameter servicePrincipalProfile.clientId is invalid." },
+            { code: "BadRequest", message: "Changing property 'servicePrincipalProfile' is not allowed while the cluster is stopped." },
+            // Right wording, but a code that says something else happened.
+            { code: "AuthorizationFailed", message: notFound },
+            { code: "OperationNotAllowed", message: notFound },
+            { message: notFound },
+            // An Entra verdict that waiting does not change: an expired secret, a disabled application.
+            { code: "BadRequest", message: invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000222") },
+            { code: "BadRequest", message: invalidCredentialsMessage(NEW_CLIENT_ID, TENANT, "AADSTS7000112") },
+            {
+                code: "ServicePrincipalValidationClientError",
+                message: `Service principal ${NEW_CLIENT_ID} was rejected by Microsoft Entra ID.`,
+            },
+            { code: "BadRequest" },
+            { code: "BadRequest", message: "" },
+        ];
+        for (const error of cases) {
+            assert.equal(entraReplicationRefusal(error), undefined, JSON.stringify(error));
+        }
     });
 });
 

@@ -13,7 +13,10 @@ import {
     FakeArmServer,
     armError,
     clusterResponse,
+    invalidCredentialsMessage,
     loadTlsFixture,
+    notFoundInTenantMessage,
+    refusedReset,
     trustCertificate,
     type FakeArmResponse,
 } from "./fakeArm";
@@ -231,6 +234,53 @@ describe("ClusterCredentialBinding's serialized provider (loaded as the host loa
             ),
             `no retry line: ${logs.join(" | ")}`,
         );
+    });
+
+    it("create waits for Entra ID to replicate the application, retrying inside the serialized code", async () => {
+        server.enqueue("getCluster", cluster(OLD_CLIENT));
+        scriptAcceptedReset(
+            "op-after-replication",
+            refusedReset("ServicePrincipalNotFound", notFoundInTenantMessage(APP_CLIENT, TENANT), 404),
+            refusedReset("BadRequest", invalidCredentialsMessage(APP_CLIENT, TENANT, "AADSTS7000215")),
+        );
+
+        const result = await provider.create(engineProps);
+
+        assert.equal(result.outs?.previousClientId, OLD_CLIENT);
+        assert.deepEqual(resetBodies(), Array(3).fill({ clientId: APP_CLIENT, secret: SECRET }));
+        const waits = logs.filter((line) => line.startsWith(`Waiting for Entra ID to replicate application ${APP_CLIENT}: `));
+        assert.equal(waits.length, 2, `no replication wait lines: ${logs.join(" | ")}`);
+        assert.match(
+            waits[0],
+            /AKS does not find the service principal in the tenant \(ServicePrincipalNotFound\), HTTP 404 on the reset request; retrying the reset of rg-aks\/aks-prod in \d+ms \(attempt 2\) \(elapsed /,
+        );
+        assert.match(
+            waits[1],
+            /Entra ID rejects the client secret \(BadRequest, AADSTS7000215\), HTTP 400 on the reset request; .*\(attempt 3\)/,
+        );
+    });
+
+    it("replication that never settles ends in a ReplicationTimeout naming the client id and the stack's tenant", async () => {
+        server.enqueue("getCluster", cluster(OLD_CLIENT));
+        // Without the tenant in the message: the one named must be the binding's own `tenantId`.
+        server.setFallback(
+            "resetServicePrincipalProfile",
+            refusedReset("BadRequest", invalidCredentialsMessage(APP_CLIENT, "other-tenant", "AADSTS7000215")),
+        );
+
+        await assert.rejects(provider.create({ ...engineProps, timeoutMinutes: 0.02 }), (error: Error) => {
+            assertIsClusterCredentialError(error, "ReplicationTimeout");
+            assert.ok(
+                error.message.includes(`did not accept application (client id) ${APP_CLIENT} of tenant ${TENANT} before the deadline`),
+                error.message,
+            );
+            assert.match(error.message, /continues where this one stopped/);
+            for (const secret of SECRETS) {
+                assert.ok(!error.message.includes(secret), `the error contains a secret: ${error.message}`);
+            }
+            return true;
+        });
+        assert.ok(resetBodies().length >= 2, "the serialized code retried the reset");
     });
 
     it("read survives dropped connections (the transient network codes) and reports drift", async () => {

@@ -34,6 +34,11 @@ export interface ArmConnection {
     readonly endpoint: string;
     /** Credential for the tenant that owns the cluster's subscription. */
     readonly credential: TokenCredential;
+    /**
+     * Microsoft Entra tenant of the cluster, where AKS looks the service principal up. Only named in messages, so
+     * that a principal AKS never finds points at the tenant to check.
+     */
+    readonly tenantId?: string;
     /** Delay between polls of the long-running operation, and base of the retry backoff. Default 15000. */
     readonly pollIntervalMs?: number;
     /** Overall deadline for the whole call, retries included. Default 60 minutes. */
@@ -56,6 +61,8 @@ export type ClusterCredentialErrorCode =
     | "AuthorizationFailed"
     | "OperationFailed"
     | "Timeout"
+    /** AKS kept refusing the new principal or secret as unknown until the deadline: Entra ID had not replicated it. */
+    | "ReplicationTimeout"
     | "UnknownClusterIdentity"
     | "InvalidArgument"
     | "RequestFailed";
@@ -107,10 +114,13 @@ const RESET_ROLES = `the "Contributor" or "Azure Kubernetes Service Contributor 
  * Reads the cluster first and refuses managed-identity clusters before sending anything that
  * changes them. Retries throttling (429, honouring Retry-After), transient 5xx / network errors and
  * "another operation is in progress" conflicts with capped exponential backoff, all within
- * `timeoutMs`.
+ * `timeoutMs`. When AKS refuses the principal or its secret as not known yet (see
+ * {@link entraReplicationRefusal}), on the request or as the failure of the operation, it waits for
+ * Entra ID to replicate and sends the reset again, within the same deadline.
  *
  * @returns the client id the cluster used before the reset.
- * @throws {ClusterCredentialError} on every failure.
+ * @throws {ClusterCredentialError} on every failure; code `ReplicationTimeout` when AKS still
+ * refused the principal or secret as unknown at the deadline.
  */
 export async function resetClusterServicePrincipal(
     target: ClusterTarget,
@@ -132,43 +142,251 @@ export async function resetClusterServicePrincipal(
         const previousClientId = identity.clientId;
         run.log(`AKS cluster ${run.name} uses service principal ${previousClientId}; asking Azure to switch it to ${profile.clientId}`);
 
-        const parameters = { clientId: profile.clientId, secret: profile.secret };
-        // Wrapped in an object: the poller is a thenable, and returning it bare from an async
-        // function would wait for the whole operation inside the retry loop.
-        const { poller } = await withRetries(run, "submit", purpose, "Reset request", async () => {
-            run.resetSent = true;
-            const started = client.managedClusters.resetServicePrincipalProfile(
-                run.target.resourceGroupName,
-                run.target.clusterName,
-                parameters,
-                { abortSignal: run.signal, updateIntervalInMs: run.pollIntervalMs },
-            );
+        // A principal or secret created moments ago by the same deployment may not have reached the directory AKS
+        // validates against; AKS then refuses it as unknown. Azure CLI retries these refusals too.
+        let refusals: Refusals | undefined;
+        for (let attempt = 1; ; attempt++) {
+            const attemptStartedAt = Date.now();
+            let refused: RefusedReset | undefined;
             try {
-                await started.submitted();
+                refused = await resetOnce(run, client, purpose, profile);
             } catch (err) {
-                // A 4xx means Azure refused the request; anything else may have been accepted.
-                const status = asRestError(err)?.statusCode;
-                if (status !== undefined && status >= 400 && status < 500) run.resetSent = false;
+                // The deadline cut off the attempt after refusals. Even an accepted one proves nothing yet (AKS validates
+                // the credentials inside the operation too), so the refusals remain the story; the cut-off is appended.
+                if (refusals && err instanceof ClusterCredentialError && err.code === "Timeout") {
+                    throw replicationTimeoutError(run, profile.clientId, refusals, err.message);
+                }
                 throw err;
             }
-            return { poller: started };
-        });
-        run.log(`Reset of ${run.name} accepted by Azure; polling every ${formatDuration(run.pollIntervalMs)}`);
-
-        poller.onProgress((state) => {
-            run.lastStatus = state.status;
-            run.log(`Reset of ${run.name}: operation ${state.status}`);
-        });
-        try {
-            await poller.pollUntilDone({ abortSignal: run.signal });
-        } catch (err) {
-            if (!isNoContentCompletion(err)) throw lroError(run, purpose, err);
-            // ARM's async contract lets the Location URL of an action without a result answer 204 when
-            // done; the SDK accepts only 200/201/202 there and would report a finished reset as failed.
+            if (!refused) break;
+            refusals = { firstAt: refusals?.firstAt ?? attemptStartedAt, attempts: attempt, last: refused };
+            await waitForReplication(run, profile.clientId, refusals, Date.now() - attemptStartedAt);
         }
         run.log(`Reset of ${run.name} finished: the cluster now uses service principal ${profile.clientId}`);
         return { previousClientId };
     });
+}
+
+/**
+ * How AKS refused a service principal it does not know yet, as {@link entraReplicationRefusal} reads Azure's error.
+ */
+export interface ReplicationRefusal {
+    /**
+     * `principalNotFound`: AKS or Entra ID does not find the application or its service principal in the tenant;
+     * `secretRejected`: Entra ID rejects the client secret; `credentialsInvalid`: AKS says the credentials are
+     * invalid without saying which part.
+     */
+    readonly kind: "principalNotFound" | "secretRejected" | "credentialsInvalid";
+    /** A short reason for progress lines: what was refused, with Azure's code and the AADSTS code when present. */
+    readonly reason: string;
+}
+
+/**
+ * Whether an Azure error on the reset (the request's error envelope, or the error of the failed operation) means
+ * that the service principal or its secret is not known yet where AKS validates it: what Entra ID replication looks
+ * like for a principal or password created moments ago. Needs both one of the codes AKS uses for such refusals and
+ * one of their wordings (or one of the AADSTS codes of an unknown application or secret); a sign-in error with any
+ * other AADSTS code (an expired secret, say) is not replication. Pure: no I/O, no clock.
+ *
+ * @param error Azure's `code` and `message`.
+ * @returns the refusal, or undefined when the error is something else.
+ */
+export function entraReplicationRefusal(error: { readonly code?: string; readonly message?: string }): ReplicationRefusal | undefined {
+    const code = error.code?.trim() ?? "";
+    const message = error.message ?? "";
+    if (!REPLICATION_ERROR_CODES.some((known) => known.toLowerCase() === code.toLowerCase())) return undefined;
+    const because = (what: string, aadsts?: string): string => `${what} (${aadsts ? `${code}, ${aadsts}` : code})`;
+    // Entra's own verdict, when AKS passes it on, is more precise than AKS's wording around it.
+    const aadsts = /\bAADSTS(\d+)\b/.exec(message);
+    if (aadsts) {
+        const known = REPLICATION_AADSTS_CODES.find((entry) => entry.number === aadsts[1]);
+        return known ? { kind: known.kind, reason: because(known.what, `AADSTS${known.number}`) } : undefined;
+    }
+    const wording = REPLICATION_WORDINGS.find((entry) => entry.pattern.test(message));
+    return wording ? { kind: wording.kind, reason: because(wording.what) } : undefined;
+}
+
+// Arrays of plain objects and regex literals, not a Set or Map: Pulumi's closure serializer (this module travels inside
+// the binding's dynamic provider) copies those as plain objects whose methods then throw.
+// Codes AKS was seen to answer with: ServicePrincipalNotFound (also as HTTP 404), BadRequest and InvalidParameter around
+// the wordings below, ServicePrincipalValidationClientError for a failed operation; InvalidServicePrincipalCredential(s)
+// as other Azure container services spell it.
+const REPLICATION_ERROR_CODES: readonly string[] = [
+    "ServicePrincipalNotFound",
+    "ServicePrincipalValidationClientError",
+    "InvalidServicePrincipalCredential",
+    "InvalidServicePrincipalCredentials",
+    "BadRequest",
+    "InvalidParameter",
+];
+
+const REPLICATION_AADSTS_CODES: readonly { readonly number: string; readonly kind: ReplicationRefusal["kind"]; readonly what: string }[] = [
+    { number: "7000215", kind: "secretRejected", what: "Entra ID rejects the client secret" },
+    { number: "700016", kind: "principalNotFound", what: "Entra ID does not find the application in the tenant" },
+    { number: "7000229", kind: "principalNotFound", what: "the tenant has no service principal for the application" },
+];
+
+const REPLICATION_WORDINGS: readonly { readonly pattern: RegExp; readonly kind: ReplicationRefusal["kind"]; readonly what: string }[] = [
+    {
+        // "Service principal clientID: <id> not found in Active Directory tenant <tenant>, Please see https://aka.ms/aks-sp-help ..."
+        pattern: /not found in (?:the )?(?:Azure )?(?:Active Directory|Microsoft Entra(?: ID)?|Entra ID|AAD) (?:tenant|directory)/i,
+        kind: "principalNotFound",
+        what: "AKS does not find the service principal in the tenant",
+    },
+    { pattern: /was not found in the directory/i, kind: "principalNotFound", what: "Entra ID does not find the application in the tenant" },
+    {
+        // "The credentials in ServicePrincipalProfile were invalid. Please see https://aka.ms/aks-sp-help ..."
+        pattern: /credentials in (?:the )?ServicePrincipalProfile (?:were|are) invalid/i,
+        kind: "credentialsInvalid",
+        what: "AKS finds the credentials invalid",
+    },
+    { pattern: /invalid client secret (?:is )?provided/i, kind: "secretRejected", what: "Entra ID rejects the client secret" },
+];
+
+/** A reset AKS refused because the principal or secret is not known yet. */
+interface RefusedReset extends ReplicationRefusal {
+    /** Where the refusal came: on the request or as the failure of the accepted operation. */
+    readonly where: string;
+    /** Azure's code and message (`<code>: <message>`), redacted, for the final error. */
+    readonly azure: string;
+    readonly azureCode?: string;
+    readonly statusCode?: number;
+}
+
+/** The refusals so far of one reset. */
+interface Refusals {
+    /** When the first refused attempt started. */
+    readonly firstAt: number;
+    /** Attempts made, all refused. */
+    readonly attempts: number;
+    readonly last: RefusedReset;
+}
+
+/**
+ * Sends the reset once and waits for its operation. Retries what withRetries retries; returns the refusal when AKS
+ * refuses the principal or secret as not known yet, and undefined once the cluster uses them.
+ */
+async function resetOnce(
+    run: Run,
+    client: ContainerServiceClient,
+    purpose: Purpose,
+    profile: ServicePrincipalCredentials,
+): Promise<RefusedReset | undefined> {
+    run.lastStatus = undefined;
+    const parameters = { clientId: profile.clientId, secret: profile.secret };
+    // Wrapped in an object: the poller is a thenable, and returning it bare from an async
+    // function would wait for the whole operation inside the retry loop.
+    const submitted = await withRetries(run, "submit", purpose, "Reset request", async () => {
+        run.resetSent = true;
+        const started = client.managedClusters.resetServicePrincipalProfile(
+            run.target.resourceGroupName,
+            run.target.clusterName,
+            parameters,
+            { abortSignal: run.signal, updateIntervalInMs: run.pollIntervalMs },
+        );
+        try {
+            await started.submitted();
+        } catch (err) {
+            // A 4xx means Azure refused the request; anything else may have been accepted.
+            const rest = asRestError(err);
+            const status = rest?.statusCode;
+            if (status !== undefined && status >= 400 && status < 500) run.resetSent = false;
+            // AKS answers 400, and was seen answering 404 ServicePrincipalNotFound, for a principal it cannot find.
+            const refusal = rest && (status === 400 || status === 404) ? entraReplicationRefusal(rest) : undefined;
+            if (rest && refusal) {
+                const refused: RefusedReset = {
+                    ...refusal,
+                    where: `HTTP ${status} on the reset request`,
+                    azure: run.redact(`${rest.code ?? "no code"}: ${rest.message}`),
+                    ...(rest.code !== undefined ? { azureCode: rest.code } : {}),
+                    ...(status !== undefined ? { statusCode: status } : {}),
+                };
+                return { refused };
+            }
+            throw err;
+        }
+        return { poller: started };
+    });
+    if ("refused" in submitted) return submitted.refused;
+    const { poller } = submitted;
+    run.log(`Reset of ${run.name} accepted by Azure; polling every ${formatDuration(run.pollIntervalMs)}`);
+
+    poller.onProgress((state) => {
+        run.lastStatus = state.status;
+        run.log(`Reset of ${run.name}: operation ${state.status}`);
+    });
+    try {
+        await poller.pollUntilDone({ abortSignal: run.signal });
+    } catch (err) {
+        // ARM's async contract lets the Location URL of an action without a result answer 204 when
+        // done; the SDK accepts only 200/201/202 there and would report a finished reset as failed.
+        if (isNoContentCompletion(err)) return undefined;
+        const failed = run.signal.aborted || isAbortError(err) ? undefined : operationFailure(err);
+        const refusal = failed ? entraReplicationRefusal({ code: failed.azureCode, message: failed.azureMessage }) : undefined;
+        if (failed && refusal) {
+            // The operation is over: nothing of this attempt is still pending in Azure.
+            run.resetSent = false;
+            return {
+                ...refusal,
+                where: "the accepted reset operation failed",
+                azure: run.redact(`${failed.azureCode ?? "no code"}: ${failed.azureMessage ?? ""}`),
+                ...(failed.azureCode !== undefined ? { azureCode: failed.azureCode } : {}),
+            };
+        }
+        throw lroError(run, purpose, err);
+    }
+    return undefined;
+}
+
+// Entra ID usually catches up within seconds to a few minutes; trying more rarely than this would only delay the switch.
+const REPLICATION_MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Waits before the next reset attempt with capped exponential backoff, or throws ReplicationTimeout when the next
+ * attempt could not finish before the deadline. The last wait is shortened so the whole time granted is used.
+ */
+async function waitForReplication(run: Run, clientId: string, refusals: Refusals, lastAttemptMs: number): Promise<void> {
+    const backoff = backoffMs(refusals.attempts - 1, run.pollIntervalMs, REPLICATION_MAX_BACKOFF_MS);
+    // Leave room for one more attempt (twice as long as the last, at least a poll interval) so the deadline rarely
+    // cuts it off; if it does, the caller still reports the refusals.
+    const room = run.deadline - Date.now() - Math.max(2 * lastAttemptMs, run.pollIntervalMs);
+    if (room <= 0) throw replicationTimeoutError(run, clientId, refusals);
+    const delayMs = Math.min(backoff, room);
+    run.log(
+        `Waiting for Entra ID to replicate application ${clientId}: ${refusals.last.reason}, ${refusals.last.where}; ` +
+            `retrying the reset of ${run.name} in ${formatDuration(delayMs)} (attempt ${refusals.attempts + 1})`,
+    );
+    try {
+        await sleep(delayMs, run.signal);
+    } catch (err) {
+        if (run.signal.aborted) throw replicationTimeoutError(run, clientId, refusals);
+        throw err;
+    }
+}
+
+function replicationTimeoutError(run: Run, clientId: string, refusals: Refusals, cutOff?: string): ClusterCredentialError {
+    const { target, tenantId } = run;
+    const tenant = tenantId ?? /Active Directory tenant ([^\s,]+)/i.exec(refusals.last.azure)?.[1];
+    const inTenant = tenant ? `tenant ${tenant}` : "the cluster's tenant";
+    const waited = formatDuration(Date.now() - refusals.firstAt);
+    const tries = `${refusals.attempts} attempt${refusals.attempts === 1 ? "" : "s"}`;
+    return failure(
+        run,
+        "ReplicationTimeout",
+        `AKS cluster "${target.clusterName}" (resource group "${target.resourceGroupName}", subscription "${target.subscriptionId}") ` +
+            `did not accept application (client id) ${clientId} of ${inTenant} before the deadline: waited ${waited} for Entra ID ` +
+            `to replicate it over ${tries} (timeout ${formatDuration(run.timeoutMs)}). Last refusal: ${refusals.last.where}: ${refusals.last.azure}. ` +
+            (cutOff ? `The attempt after it did not complete: ${cutOff} ` : "") +
+            `A service principal or client secret created moments ago usually becomes known within minutes; ` +
+            `a later \`pulumi up\` tries the reset again and continues where this one stopped. ` +
+            `If it keeps failing, check: the secret's start and end dates (az ad app credential list --id ${clientId}: startDateTime must be past, endDateTime ahead); ` +
+            `that the tenant is right and holds the application's service principal (az ad sp show --id ${clientId}, signed in to ${inTenant}); ` +
+            `and that the application's sign-in audience is multitenant, AzureADMultipleOrgs (az ad app show --id ${clientId} --query signInAudience).`,
+        {
+            ...(refusals.last.azureCode !== undefined ? { azureCode: refusals.last.azureCode } : {}),
+            ...(refusals.last.statusCode !== undefined ? { statusCode: refusals.last.statusCode } : {}),
+        },
+    );
 }
 
 /**
@@ -213,6 +431,8 @@ interface Run {
     lastStatus?: string;
     /** Whether a reset request may have reached Azure, so a timeout must not claim nothing changed. */
     resetSent?: boolean;
+    /** Tenant of the cluster, for messages; see {@link ArmConnection.tenantId}. */
+    readonly tenantId?: string;
 }
 
 async function withRun<T>(
@@ -230,6 +450,8 @@ async function withRun<T>(
     }
     const pollIntervalMs = positiveNumber("connection.pollIntervalMs", connection.pollIntervalMs, DEFAULT_POLL_INTERVAL_MS);
     const timeoutMs = positiveNumber("connection.timeoutMs", connection.timeoutMs, DEFAULT_TIMEOUT_MS);
+    // Only named in messages: a blank one must not stop a credential switch.
+    const tenantId = typeof connection.tenantId === "string" && connection.tenantId.trim() !== "" ? connection.tenantId.trim() : undefined;
 
     const redact = redactor(secret);
     const startedAt = Date.now();
@@ -245,6 +467,7 @@ async function withRun<T>(
         deadline: startedAt + timeoutMs,
         timeoutMs,
         pollIntervalMs,
+        ...(tenantId !== undefined ? { tenantId } : {}),
         redact,
         log: (message) => {
             if (!sink) return;
@@ -404,8 +627,8 @@ function isOperationInProgress(err: RestErrorLike): boolean {
     return knownConflictCode && /in progress|another operation/i.test(err.message);
 }
 
-function backoffMs(retry: number, baseMs: number): number {
-    const cap = Math.max(baseMs, MAX_BACKOFF_MS);
+function backoffMs(retry: number, baseMs: number, maxMs = MAX_BACKOFF_MS): number {
+    const cap = Math.max(baseMs, maxMs);
     const exponential = Math.min(cap, baseMs * 2 ** Math.min(retry, 30));
     // Jitter keeps several deployments hitting the same cluster from retrying in lock-step.
     return Math.round(exponential * (0.8 + 0.2 * Math.random()));
@@ -430,11 +653,9 @@ function lroError(run: Run, purpose: Purpose, err: unknown): ClusterCredentialEr
     }
     if (asRestError(err)) return httpError(run, "poll", purpose, err);
     const message = errorMessage(err);
-    // core-lro reports a Failed status as a plain Error "The long-running operation has failed. <code>. <message>".
-    const failed = /^The long-running operation has failed(?:\. ([^\s.]+)\. ([\s\S]*))?$/.exec(message);
+    const failed = operationFailure(err);
     if (failed) {
-        const azureCode = failed[1];
-        const azureMessage = failed[2];
+        const { azureCode, azureMessage } = failed;
         return failure(
             run,
             "OperationFailed",
@@ -457,6 +678,18 @@ function lroError(run: Run, purpose: Purpose, err: unknown): ClusterCredentialEr
         "OperationFailed",
         `Waiting for the service principal reset of AKS cluster "${run.target.clusterName}" failed: ${message}`,
     );
+}
+
+/** Azure's code and message of an operation that ended Failed, or undefined when `err` is something else. */
+function operationFailure(err: unknown): { azureCode?: string; azureMessage?: string } | undefined {
+    if (asRestError(err)) return undefined;
+    // core-lro reports a Failed status as a plain Error "The long-running operation has failed. <code>. <message>".
+    const failed = /^The long-running operation has failed(?:\. ([^\s.]+)\. ([\s\S]*))?$/.exec(errorMessage(err));
+    if (!failed) return undefined;
+    return {
+        ...(failed[1] !== undefined ? { azureCode: failed[1] } : {}),
+        ...(failed[2] !== undefined ? { azureMessage: failed[2] } : {}),
+    };
 }
 
 function isNoContentCompletion(err: unknown): boolean {
