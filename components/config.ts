@@ -281,6 +281,12 @@ function isSetOffDefault(raw: RawStackConfig, key: ConfigKey): boolean {
     return value !== String(fallback);
 }
 
+/**
+ * Stands for an encrypted value an offline check cannot read (`npm run validate` has no passphrase): its presence
+ * counts, its form is not checked.
+ */
+export const ENCRYPTED_VALUE = "<encrypted>";
+
 /** A kubeconfig's contents, not a path or a stray string: it names clusters and users. Never shown. */
 function looksLikeKubeconfig(text: string): boolean {
     const hasKey = (key: string): boolean => new RegExp(`^\\s*${key}\\s*:`, "m").test(text) || text.includes(`"${key}"`);
@@ -497,7 +503,7 @@ export function parseStackConfig(
     const secretName = text("pullSecretName");
     checkKubernetesName("pullSecretName", secretName, problems);
     const kubeconfig = present("kubeconfig");
-    if (kubeconfig !== undefined && !looksLikeKubeconfig(kubeconfig)) {
+    if (kubeconfig !== undefined && kubeconfig !== ENCRYPTED_VALUE && !looksLikeKubeconfig(kubeconfig)) {
         problems.push({
             key: "kubeconfig",
             value: "a secret (value hidden) that is not a kubeconfig",

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { PROJECT, parseStackConfig } from "../components/config";
+import { ENCRYPTED_VALUE, PROJECT, parseStackConfig } from "../components/config";
 import { formatProblem, ValidationError } from "../components/validation";
 
 /** The result for one stack file. */
@@ -26,7 +26,7 @@ function rawValue(value: unknown): string {
     }
     if (typeof value === "object" && value !== null && "secure" in value) {
         // Encrypted: present, never decrypted or shown here.
-        return "<secret>";
+        return ENCRYPTED_VALUE;
     }
     return typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
 }

@@ -55,16 +55,16 @@ describe("packed library", function () {
         assert.ok(!files.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")), "TypeScript sources were packed");
     });
 
-    it("resolves through package.json exports and loads without the Azure SDKs", () => {
-        const script = `const lib = require("aks-acr-cross-tenant"); process.stdout.write(JSON.stringify({ component: typeof lib.CrossTenantAcrPull, reset: typeof lib.resetClusterServicePrincipal, sdk: Object.keys(require.cache).some((k) => k.includes("@azure/arm-containerservice") || k.includes("@azure/identity")) }));`;
+    it("resolves through package.json exports and loads without the Azure SDKs or @pulumi/kubernetes", () => {
+        const script = `const lib = require("aks-acr-cross-tenant"); process.stdout.write(JSON.stringify({ component: typeof lib.CrossTenantAcrPull, reset: typeof lib.resetClusterServicePrincipal, sdk: Object.keys(require.cache).some((k) => k.includes("@azure/arm-containerservice") || k.includes("@azure/identity")), kubernetes: Object.keys(require.cache).some((k) => k.includes("@pulumi/kubernetes")) }));`;
         const result = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: scratch, encoding: "utf8" })) as Record<
             string,
             unknown
         >;
-        assert.deepEqual(result, { component: "function", reset: "function", sdk: false });
+        assert.deepEqual(result, { component: "function", reset: "function", sdk: false, kubernetes: false });
     });
 
-    for (const example of ["existing-cluster", "owned-cluster"]) {
+    for (const example of ["existing-cluster", "owned-cluster", "managed-identity-cluster"]) {
         it(`type-checks examples/${example} against the packed package`, () => {
             const dir = path.join(scratch, example);
             fs.mkdirSync(dir);

@@ -15,9 +15,13 @@ describe("library entry", () => {
             "parseRegistryId",
             "roleDefinitionId",
             "ValidationError",
+            "clusterKubernetesProvider",
+            "dockerConfigJson",
+            "registryLoginServer",
         ]) {
             assert.equal(typeof (library as Record<string, unknown>)[name], "function", `${name} is not exported`);
         }
         assert.equal(library.ARM_ENDPOINTS.public, "https://management.azure.com");
+        assert.equal(library.DEFAULT_PULL_SECRET_NAME, "acr-cross-tenant-pull");
     });
 });

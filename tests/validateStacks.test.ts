@@ -54,6 +54,40 @@ describe("npm run validate", () => {
         }
     });
 
+    it("knows the delivery keys: an image pull secret stack passes, a retired or mismatched key is named", () => {
+        const base = [
+            "config:",
+            "  aks-acr-cross-tenant:clusterTenantId: 11111111-1111-1111-1111-111111111111",
+            "  aks-acr-cross-tenant:clusterSubscriptionId: 22222222-2222-2222-2222-222222222222",
+            "  aks-acr-cross-tenant:clusterResourceGroup: rg",
+            "  aks-acr-cross-tenant:clusterName: aks",
+            "  aks-acr-cross-tenant:registryTenantId: 33333333-3333-3333-3333-333333333333",
+            "  aks-acr-cross-tenant:registryIds: [/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/reg01]",
+        ];
+        const pullSecret = validateStackFile(
+            "Pulumi.apps.yaml",
+            [
+                ...base,
+                "  aks-acr-cross-tenant:credentialDelivery: imagePullSecret",
+                "  aks-acr-cross-tenant:pullSecretNamespaces: [apps, jobs]",
+                "  aks-acr-cross-tenant:pullSecretServiceAccounts: [default, builder]",
+                "  aks-acr-cross-tenant:kubeconfig:",
+                "    secure: v1:ENCRYPTEDKUBECONFIG==",
+            ].join("\n"),
+        );
+        assert.deepEqual(pullSecret.problems, []);
+        const retired = validateStackFile(
+            "Pulumi.old.yaml",
+            [...base, "  aks-acr-cross-tenant:switchCluster: false", "  aks-acr-cross-tenant:pullSecretNamespaces: [apps]"].join("\n"),
+        );
+        assert.deepEqual(
+            retired.problems.map((problem) => problem.split(":")[0]),
+            ["switchCluster", "pullSecretNamespaces"],
+        );
+        assert.match(retired.problems[0], /expected credentialDelivery instead .*credentialDelivery: none for this value/);
+        assert.match(retired.problems[1], /expected no pullSecretNamespaces unless credentialDelivery is imagePullSecret/);
+    });
+
     it("rejects a config block that is not a map", () => {
         assert.deepEqual(validateStackFile("Pulumi.x.yaml", "config: [1, 2]").problems, ["config: expected a map of keys to values"]);
     });
