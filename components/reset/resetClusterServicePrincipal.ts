@@ -11,6 +11,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 // Type-only: the SDK itself is loaded on first use so that program start-up does not pay for it.
 import type { ContainerServiceClient, ManagedCluster } from "@azure/arm-containerservice";
+import { clusterIdentity as classifyClusterIdentity, type ClusterIdentity } from "../clusterIdentity";
 
 /** The AKS cluster to act on. */
 export interface ClusterTarget {
@@ -521,25 +522,12 @@ async function readCluster(run: Run, client: ContainerServiceClient, purpose: Pu
     );
 }
 
-type ClusterIdentity =
-    | { readonly kind: "servicePrincipal"; readonly clientId: string }
-    | { readonly kind: "managedIdentity"; readonly detail: string }
-    | { readonly kind: "unknown" };
-
+/** The cluster's identity, by the rule the preview-time check uses too. */
 function clusterIdentity(cluster: ManagedCluster): ClusterIdentity {
-    const clientId = cluster.servicePrincipalProfile?.clientId;
-    const identityType = cluster.identity?.type;
-    if (clientId?.toLowerCase() === "msi") {
-        return {
-            kind: "managedIdentity",
-            detail: `servicePrincipalProfile.clientId is "msi"${identityType ? `, identity type ${identityType}` : ""}`,
-        };
-    }
-    if (cluster.identity && identityType?.toLowerCase() !== "none") {
-        return { kind: "managedIdentity", detail: `identity type ${identityType ?? "set"}` };
-    }
-    if (clientId) return { kind: "servicePrincipal", clientId };
-    return { kind: "unknown" };
+    return classifyClusterIdentity({
+        servicePrincipalClientId: cluster.servicePrincipalProfile?.clientId,
+        identityType: cluster.identity === undefined ? undefined : (cluster.identity.type ?? "set"),
+    });
 }
 
 function managedIdentityError(run: Run, detail: string): ClusterCredentialError {
@@ -568,11 +556,18 @@ function unknownIdentityError(run: Run): ClusterCredentialError {
  * with capped exponential backoff until the deadline.
  */
 async function withRetries<T>(run: Run, phase: Phase, purpose: Purpose, what: string, attempt: () => Promise<T>): Promise<T> {
+    // The answer that made us wait: when the deadline cuts a wait or a request short, it still says why we waited.
+    let lastRetried: RestErrorLike | undefined;
+    const cutShort = (): ClusterCredentialError =>
+        timeoutError(
+            run,
+            `${what} did not complete${lastRetried ? ` (Azure's last answer: ${describeAzureError(lastRetried, run)})` : ""}`,
+        );
     for (let retry = 0; ; retry++) {
         try {
             return await attempt();
         } catch (err) {
-            if (run.signal.aborted) throw timeoutError(run, `${what} did not complete`);
+            if (run.signal.aborted) throw cutShort();
             const rest = asRestError(err);
             const decision = rest ? retryDecision(rest, retry, run.pollIntervalMs) : undefined;
             if (!rest || !decision) throw httpError(run, phase, purpose, err);
@@ -584,7 +579,12 @@ async function withRetries<T>(run: Run, phase: Phase, purpose: Purpose, what: st
                 );
             }
             run.log(`${what} for ${run.name}: ${decision.reason}; retrying in ${formatDuration(decision.delayMs)} (attempt ${retry + 2})`);
-            await sleep(decision.delayMs, run.signal);
+            lastRetried = rest;
+            try {
+                await sleep(decision.delayMs, run.signal);
+            } catch {
+                throw cutShort();
+            }
         }
     }
 }
