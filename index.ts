@@ -1,7 +1,6 @@
 /**
  * The aks-acr-cross-tenant program: stack config -> explicit per-tenant providers -> component -> stack outputs.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
@@ -22,12 +21,6 @@ const registryTenant = tenantProviders("registry-tenant", {
     subscriptionId: settings.registry.registries[0].subscriptionId,
     environment: settings.azureEnvironment,
     ...settings.registry.credentials,
-});
-
-// This stack's own last outputs: the deployed secret's dates, so a preview can say when it is due, and the day its
-// rotation windows count from.
-const deployed = new pulumi.StackReference("deployed-secret", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
 });
 
 /** The delivery's arguments: the cluster to switch, an image pull secret, or nothing. */
@@ -85,13 +78,7 @@ const acrPull = new CrossTenantAcrPull(
         secretRenewBeforeDays: settings.secretRenewBeforeDays,
         azureEnvironment: settings.azureEnvironment,
         registryTenantProviders: registryTenant,
-        deployedSecret: pulumi
-            .all([deployed.getOutput("secretExpiresAt"), deployed.getOutput("secretRenewsAfter"), deployed.getOutput("secretWindowAnchor")])
-            .apply(([expiresAt, renewsAfter, windowAnchor]) => ({
-                expiresAt: typeof expiresAt === "string" ? expiresAt : undefined,
-                renewsAfter: typeof renewsAfter === "string" ? renewsAfter : undefined,
-                windowAnchor: typeof windowAnchor === "string" ? windowAnchor : undefined,
-            })),
+        initialSecretWindowAnchor: settings.secretWindowAnchor,
         ...delivery(),
     },
     { providers: [clusterTenant.azuread, clusterTenant.azureNative] },

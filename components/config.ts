@@ -15,6 +15,7 @@ import {
     checkAzureEnvironment,
     checkGuid,
     checkObjectIds,
+    checkPastDate,
     checkRegistryIds,
     checkRegistryRole,
     checkSecretLifetime,
@@ -93,6 +94,12 @@ export const CONFIG_KEYS = {
         required: false,
         default: 30,
         form: "an integer of at least 1 (days), less than secretLifetimeDays",
+    },
+    secretWindowAnchor: {
+        type: "string",
+        required: false,
+        default: "",
+        form: "only when upgrading a stack deployed before the component kept its rotation anchor: that stack's secretWindowAnchor output, an ISO 8601 date no later than today",
     },
     azureEnvironment: { type: "string", required: false, default: "public", form: AZURE_ENVIRONMENT_FORM },
     clusterClientId: {
@@ -243,6 +250,8 @@ export interface StackSettings {
     readonly applicationOwners: readonly string[];
     readonly secretLifetimeDays: number;
     readonly secretRenewBeforeDays: number;
+    /** The rotation anchor of a stack deployed by an earlier version, recorded on upgrade; absent otherwise. */
+    readonly secretWindowAnchor?: string;
     /** How the credentials reach the cluster (`credentialDelivery`), with that delivery's settings. */
     readonly delivery: DeliverySettings;
 }
@@ -439,6 +448,8 @@ export function parseStackConfig(
         );
     }
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
+    const secretWindowAnchor = present("secretWindowAnchor");
+    if (secretWindowAnchor !== undefined) checkPastDate("secretWindowAnchor", secretWindowAnchor, new Date(), problems);
     const delivery = text("credentialDelivery");
     if (!(CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery)) {
         problems.push({ key: "credentialDelivery", value: show(delivery), expected: CONFIG_KEYS.credentialDelivery.form });
@@ -561,6 +572,7 @@ export function parseStackConfig(
         applicationOwners: owners as string[],
         secretLifetimeDays,
         secretRenewBeforeDays,
+        secretWindowAnchor,
         delivery: deliverySettings(),
     };
 }

@@ -17,7 +17,6 @@ import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS, registr
 import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
 import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
 import { declareGrant, type RegistryTenantProviders } from "./grant";
-import type { DeployedSecretDates } from "./secretHealth";
 import {
     checkApplicationName,
     checkAzureEnvironment,
@@ -26,6 +25,7 @@ import {
     checkKubernetesName,
     checkKubernetesNames,
     checkObjectIds,
+    checkPastDate,
     checkRegistryIds,
     checkRegistryRole,
     checkSecretLifetime,
@@ -95,14 +95,11 @@ export interface CrossTenantAcrPullArgs {
     /** Clock used for the secret schedule; tests inject one. Default: the system clock. */
     readonly clock?: () => Date;
     /**
-     * The secret currently deployed, typically this stack's own previous `secretExpiresAt`, `secretRenewsAfter` and
-     * `secretWindowAnchor` outputs (empty on the first deployment). When given, rotation windows count from the
-     * deployed anchor (from today on the first deployment, so the first secret gets a full window), and the
-     * component warns once renewal is due and reports an error-level message once the secret has expired, in
-     * previews as in updates. Without it, windows count from an anchor derived from the tenant and application
-     * name.
+     * Only for upgrading a stack deployed before the component kept its rotation anchor itself: the day its windows
+     * counted from (its `secretWindowAnchor` output, ISO 8601). The component records it instead of today the first
+     * time it records an anchor, so the upgrade does not renew the secret early; later runs ignore it.
      */
-    readonly deployedSecret?: pulumi.Input<DeployedSecretDates | undefined>;
+    readonly initialSecretWindowAnchor?: string;
     /** Stack name used in the messages' `pulumi up --stack` command. Default: the current stack. */
     readonly stackName?: string;
 }
@@ -169,7 +166,7 @@ interface CheckedArgs {
  * Checks the component's arguments with the same rules as the stack config, before anything is declared, and
  * returns what they parse to, so everything is parsed once.
  */
-function checkArgs(name: string, args: CrossTenantAcrPullArgs): CheckedArgs {
+function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): CheckedArgs {
     const problems: Problem[] = [];
     checkGuid("clusterTenantId", args.clusterTenantId, "a tenant id", problems);
     checkGuid("registryTenantId", args.registryTenantId, "a tenant id", problems);
@@ -185,6 +182,9 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs): CheckedArgs {
         problems,
     );
     checkAzureEnvironment("azureEnvironment", args.azureEnvironment ?? "public", problems);
+    if (args.initialSecretWindowAnchor !== undefined) {
+        checkPastDate("initialSecretWindowAnchor", args.initialSecretWindowAnchor, now, problems);
+    }
     const clusterTenantRoles = checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
     if (args.cluster) {
         checkClusterToBind("cluster", args.cluster, problems);
@@ -234,7 +234,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly secretExpiresAt: pulumi.Output<string>;
     /** From when the next `pulumi up` mints a new secret (ISO 8601, UTC). */
     public readonly secretRenewsAfter: pulumi.Output<string>;
-    /** The day rotation windows count from (ISO 8601, UTC); feed it back through `deployedSecret.windowAnchor`. */
+    /** The day rotation windows count from (ISO 8601, UTC): the day the component first deployed a secret. */
     public readonly secretWindowAnchor: pulumi.Output<string>;
     /** Tenant B admin-consent link of the manual procedure, for administrators who want to review the grant. */
     public readonly adminConsentUrl: pulumi.Output<string>;
@@ -255,7 +255,9 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly previousClusterClientId: pulumi.Output<string>;
 
     constructor(name: string, args: CrossTenantAcrPullArgs, opts?: pulumi.ComponentResourceOptions) {
-        const checked = checkArgs(name, args);
+        // Date.now rather than new Date(): a test of the whole program substitutes the clock there.
+        const now = (args.clock ?? (() => new Date(Date.now())))();
+        const checked = checkArgs(name, args, now);
         super("aks-acr-cross-tenant:index:CrossTenantAcrPull", name, {}, opts);
         const environment = args.azureEnvironment ?? "public";
         const loginServers = checked.registries.map((registry) => registryLoginServer(registry.registryName, environment));
@@ -289,8 +291,8 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
                 clusterTenantRoles: checked.clusterTenantRoles,
                 registryTenantProviders: args.registryTenantProviders,
-                now: (args.clock ?? (() => new Date()))(),
-                deployedSecret: args.deployedSecret,
+                now,
+                initialWindowAnchor: args.initialSecretWindowAnchor === undefined ? undefined : new Date(args.initialSecretWindowAnchor),
                 stackName: args.stackName,
                 after: preflight,
             },

@@ -7,10 +7,11 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import { RoleAssignment } from "@pulumi/azure-native/authorization";
+import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { CONSENT_REDIRECT_URI, REGISTRY_ROLES, roleDefinitionId, type RegistryId, type RegistryRole } from "./azureIds";
-import { hashAnchor, secretSchedule, startOfDay } from "./secretSchedule";
-import { secretHealth, type DeployedSecretDates } from "./secretHealth";
+import { secretSchedule, startOfDay } from "./secretSchedule";
+import { secretDatesFromTags, secretHealth, secretTags } from "./secretHealth";
 import type { ResolvedClusterTenantRole } from "./validation";
 
 /** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
@@ -34,7 +35,8 @@ export interface GrantArgs {
     readonly clusterTenantRoles: readonly ResolvedClusterTenantRole[];
     readonly registryTenantProviders: RegistryTenantProviders;
     readonly now: Date;
-    readonly deployedSecret?: pulumi.Input<DeployedSecretDates | undefined>;
+    /** The day to record as the rotation anchor when the component first records one (an upgrade's old anchor). */
+    readonly initialWindowAnchor?: Date;
     readonly stackName?: string;
     /**
      * Resolves once the delivery's checks passed (for example: the cluster accepts a service principal). Nothing of
@@ -71,17 +73,25 @@ function shortHash(text: string): string {
 export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resource): Grant {
     const registryTenant = args.registryTenantProviders;
     const { now, lifetimeDays, renewBeforeDays } = args;
-    const deployed = args.deployedSecret === undefined ? undefined : pulumi.output(args.deployedSecret);
+    // Holds a value back until the delivery's checks pass (see `after`).
+    const hold = <T>(value: T): pulumi.Input<T> => (args.after === undefined ? value : args.after.apply(() => value));
+
+    // The day rotation windows count from, kept in the component's own state: the keeper records the day of the
+    // first deployment and `ignoreChanges` keeps it, so every later run reads that day back from the state (in
+    // previews too) while the keeper it would declare moves with the clock. The random value itself is unused.
+    const anchorRecord = new RandomId(
+        `${name}-secret-anchor`,
+        {
+            byteLength: 4,
+            keepers: { firstSecretDay: hold(startOfDay(args.initialWindowAnchor ?? now).toISOString()) },
+        },
+        { parent, ignoreChanges: ["keepers"] },
+    );
     // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
-    const anchor: pulumi.Output<string> =
-        deployed === undefined
-            ? pulumi.output(
-                  hashAnchor(`${args.clusterTenantId}/${args.applicationName}`.toLowerCase(), lifetimeDays, renewBeforeDays).toISOString(),
-              )
-            : deployed.apply((dates) => {
-                  const stored = dates?.windowAnchor ? new Date(dates.windowAnchor) : undefined;
-                  return startOfDay(stored && !Number.isNaN(stored.getTime()) ? stored : now).toISOString();
-              });
+    const anchor = anchorRecord.keepers.apply((keepers) => {
+        const recorded = keepers?.firstSecretDay ? new Date(keepers.firstSecretDay) : undefined;
+        return startOfDay(recorded && !Number.isNaN(recorded.getTime()) ? recorded : now).toISOString();
+    });
     const schedule = anchor.apply((day) => {
         const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
         return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
@@ -90,13 +100,16 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
     const application = new azuread.Application(
         `${name}-app`,
         {
-            // Waiting on `after` here holds back the whole grant: everything else hangs off the application.
-            displayName: args.after === undefined ? args.applicationName : args.after.apply(() => args.applicationName),
+            // Held back by `after` with the anchor: everything else of the grant hangs off these two.
+            displayName: hold(args.applicationName),
             signInAudience: "AzureADMultipleOrgs",
             owners: args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
             // The consent link redirects here; Entra matches it exactly, so both use the same constant.
             web: { redirectUris: [CONSENT_REDIRECT_URI] },
             notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
+            // The current secret's dates, on the application itself: the next run reads them back (below) to say
+            // in its preview whether the deployed secret is due or expired.
+            tags: schedule.apply(secretTags),
         },
         { parent },
     );
@@ -158,18 +171,19 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
             ),
     );
 
-    if (deployed !== undefined) {
-        const stack = args.stackName ?? pulumi.getStack();
-        deployed.apply((dates) => {
-            const health = secretHealth(dates ?? {}, now, stack);
-            if (health.level === "renewal-due") {
-                void pulumi.log.warn(health.message, parent);
-            } else if (health.level === "expired") {
-                // Error level, yet not thrown: the same run is what renews the secret.
-                void pulumi.log.error(health.message, parent);
-            }
-        });
-    }
+    // The application as Entra holds it now. A read, not the declared resource: in a preview it still carries the
+    // deployed secret's dates, which is what the warnings are about. On the first deployment the application's id
+    // is unknown in the preview, so nothing is read and nothing is said.
+    const stack = args.stackName ?? pulumi.getStack();
+    azuread.Application.get(`${name}-app-deployed`, application.id, undefined, { parent }).tags.apply((tags) => {
+        const health = secretHealth(secretDatesFromTags(tags ?? []), now, stack);
+        if (health.level === "renewal-due") {
+            void pulumi.log.warn(health.message, parent);
+        } else if (health.level === "expired") {
+            // Error level, yet not thrown: the same run is what renews the secret.
+            void pulumi.log.error(health.message, parent);
+        }
+    });
 
     return {
         application,

@@ -3,14 +3,31 @@
  * dates and the clock, so the messages `pulumi preview` prints are tested with a controlled clock.
  */
 
-/** Dates of the secret currently deployed (for example the stack's own previous outputs). */
+/** Dates of the secret currently deployed (read back from the application's tags). */
 export interface DeployedSecretDates {
     /** When the deployed secret expires (ISO 8601); absent before the first deployment. */
     readonly expiresAt?: string;
     /** From when the deployed secret is due for renewal (ISO 8601). */
     readonly renewsAfter?: string;
-    /** The day the stack's rotation windows count from (ISO 8601); absent before the first deployment. */
-    readonly windowAnchor?: string;
+}
+
+/** Prefix of the application tags that carry the current secret's dates. */
+const TAG_PREFIX = "aks-acr-cross-tenant:";
+const EXPIRES_AT_TAG = `${TAG_PREFIX}secret-expires-at=`;
+const RENEWS_AFTER_TAG = `${TAG_PREFIX}secret-renews-after=`;
+
+/** The application tags that record the current secret's dates (readable in the portal too). */
+export function secretTags(schedule: { readonly expiresAt: string; readonly renewsAfter: string }): string[] {
+    return [`${EXPIRES_AT_TAG}${schedule.expiresAt}`, `${RENEWS_AFTER_TAG}${schedule.renewsAfter}`];
+}
+
+/** The secret dates recorded in an application's tags; other tags, and dates that do not parse, are ignored. */
+export function secretDatesFromTags(tags: readonly string[]): DeployedSecretDates {
+    const find = (prefix: string): string | undefined => {
+        const value = tags.find((tag) => tag.startsWith(prefix))?.slice(prefix.length);
+        return value !== undefined && !Number.isNaN(Date.parse(value)) ? value : undefined;
+    };
+    return { expiresAt: find(EXPIRES_AT_TAG), renewsAfter: find(RENEWS_AFTER_TAG) };
 }
 
 export type SecretHealth = { readonly level: "ok" } | { readonly level: "renewal-due" | "expired"; readonly message: string };

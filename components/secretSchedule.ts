@@ -10,9 +10,8 @@
  * `start(k) + lifetime`, so it never lives longer than `lifetime` (tenant policies that cap secret lifetimes
  * hold) and it is renewed with at least `renewBefore` days to spare.
  *
- * The program anchors the windows on the day its stack first deployed a secret (kept in the stack's outputs), so
- * the first secret gets a full window like every later one. Without an anchor in state, `hashAnchor` derives one
- * from a stable key, which also keeps a fleet of stacks from rolling every cluster's nodes on the same day.
+ * The component anchors the windows on the day it first deployed a secret (kept in its own state), so the first
+ * secret gets a full window like every later one, and stacks deployed on different days rotate on different days.
  */
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,16 +36,6 @@ export interface SecretSchedule {
     readonly expiresAt: Date;
 }
 
-/** 32-bit FNV-1a: small, stable across Node versions, good enough to spread anchors. */
-function fnv1a(text: string): number {
-    let hash = 0x811c9dc5;
-    for (const byte of Buffer.from(text, "utf8")) {
-        hash ^= byte;
-        hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return hash;
-}
-
 function periodOf(lifetimeDays: number, renewBeforeDays: number): number {
     if (!Number.isInteger(lifetimeDays) || !Number.isInteger(renewBeforeDays) || renewBeforeDays < 0 || renewBeforeDays >= lifetimeDays) {
         throw new RangeError(`secret schedule needs integers 0 <= renewBeforeDays (${renewBeforeDays}) < lifetimeDays (${lifetimeDays})`);
@@ -57,11 +46,6 @@ function periodOf(lifetimeDays: number, renewBeforeDays: number): number {
 /** UTC midnight of the day `date` falls on. */
 export function startOfDay(date: Date): Date {
     return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
-}
-
-/** An anchor derived from a stable key, for callers that keep none in state: a day within the first period after 1970. */
-export function hashAnchor(key: string, lifetimeDays: number, renewBeforeDays: number): Date {
-    return new Date((fnv1a(key) % periodOf(lifetimeDays, renewBeforeDays)) * DAY_MS);
 }
 
 export function secretSchedule(input: SecretScheduleInput): SecretSchedule {

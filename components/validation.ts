@@ -258,6 +258,18 @@ export function checkKubernetesName(key: string, value: string, problems: Proble
     }
 }
 
+/** A date (`YYYY-MM-DD` or an ISO 8601 timestamp) no later than `now`. */
+export function checkPastDate(key: string, value: string, now: Date, problems: Problem[]): void {
+    const time = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(time) || time > now.getTime()) {
+        problems.push({
+            key,
+            value: show(value),
+            expected: "an ISO 8601 date no later than today, e.g. 2026-05-01 (the secretWindowAnchor output of the stack)",
+        });
+    }
+}
+
 /** Throws one `ValidationError` for all problems, or returns quietly. */
 export function throwIfProblems(summary: (count: number) => string, problems: readonly Problem[]): void {
     if (problems.length > 0) {

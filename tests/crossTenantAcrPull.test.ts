@@ -75,10 +75,13 @@ describe("CrossTenantAcrPull", () => {
             "azure-native:authorization:RoleAssignment pull-contosoimages-pull",
             "azure-native:authorization:RoleAssignment pull-contososhared-pull",
             "azuread:index/application:Application pull-app",
+            "azuread:index/application:Application pull-app-deployed",
             "azuread:index/applicationPassword:ApplicationPassword pull-secret",
             "azuread:index/servicePrincipal:ServicePrincipal pull-cluster-sp",
             "azuread:index/servicePrincipal:ServicePrincipal pull-registry-sp",
+            "random:index/randomId:RandomId pull-secret-anchor",
         ]);
+        assert.ok(mocks.named("pull-app-deployed").read, "the application is also read back, as Entra holds it");
 
         const app = mocks.named("pull-app");
         assert.equal(app.inputs.signInAudience, "AzureADMultipleOrgs");
@@ -173,10 +176,11 @@ describe("CrossTenantAcrPull", () => {
     it("declares the same secret inputs an hour and a week later", async () => {
         const first = build({ clock: () => NOW });
         await resolved(first);
+        const deployed = mocks.snapshot();
         const renewsAfter = Date.parse(await promiseOf(first.secretRenewsAfter));
         const endDates = [String(mocks.named("pull-secret").inputs.endDate)];
         for (const later of [NOW.getTime() + 3_600_000, Math.min(NOW.getTime() + 7 * 86_400_000, renewsAfter - 1)]) {
-            mocks = await installMocks();
+            mocks = await installMocks("test", false, deployed);
             await resolved(build({ clock: () => new Date(later) }));
             endDates.push(String(mocks.named("pull-secret").inputs.endDate));
         }
@@ -531,7 +535,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         );
         assert.equal(secretOptions.deleteBeforeReplace, undefined);
         // The namespaces and service accounts were read through the cluster's provider.
-        const reads = mocks.resources.filter((r) => r.read);
+        const reads = mocks.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
         assert.deepEqual(reads.map((r) => [r.type, r.id, mocks.providerOf(r)?.name]).sort(), [
             ["kubernetes:core/v1:Namespace", "apps", "k8s"],
             ["kubernetes:core/v1:Namespace", "jobs", "k8s"],
@@ -560,8 +564,9 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         const first = buildPullSecret();
         await delivered(first);
         const before = mocks.ofType("kubernetes:core/v1:Secret").map((s) => ({ name: s.name, inputs: s.inputs }));
+        const deployed = mocks.snapshot();
 
-        mocks = await installMocks();
+        mocks = await installMocks("test", false, deployed);
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         const later = build({
             imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },
@@ -573,7 +578,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
 
         // After the window: a new password, the same Secrets (same names, namespaces and type) with new data only.
         const renewal = new Date(Date.parse(await promiseOf(first.secretRenewsAfter)) + 3_600_000);
-        mocks = await installMocks();
+        mocks = await installMocks("test", false, deployed);
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         const renewed = build({
             imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },

@@ -20,6 +20,16 @@ export interface Recorded {
     readonly read?: boolean;
 }
 
+/** One resource as a stack's state holds it after a run. */
+export interface StateEntry {
+    readonly type: string;
+    readonly id: string;
+    readonly state: Record<string, unknown>;
+}
+
+/** A stack's state after a run, by resource name: what the next run starts from. */
+export type StackState = ReadonlyMap<string, StateEntry>;
+
 /** A provider function call the program made. */
 export interface RecordedCall {
     readonly token: string;
@@ -66,11 +76,47 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
      * anything else fail as the engine fails them.
      */
     kubernetesObjects: Map<string, Record<string, unknown>> = new Map();
-    /** What a StackReference reads: the referenced stack's outputs (this stack's previous deployment). */
-    stackOutputs: Record<string, unknown> = {};
+    /**
+     * The state the previous run left, as the engine would use it: a resource declared with `ignoreChanges` on its
+     * keepers (the rotation anchor) keeps its stored keepers, and a read of the application sees the deployed
+     * application, as in a preview.
+     */
+    deployed: StackState = new Map();
+    private readonly states = new Map<string, StateEntry>();
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const result = this.register(args);
+        if (!args.id) {
+            this.states.set(args.name, { type: args.type, id: result.id, state: result.state });
+        }
+        return result;
+    }
+
+    /** The state this run leaves, for the next run. */
+    snapshot(): StackState {
+        return new Map(this.states);
+    }
+
+    private register(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
+        if (args.id && args.type === "azuread:index/application:Application") {
+            // A read of the application: the deployed one when there is one (a preview), else this run's (an update).
+            const matches = (entry: StateEntry): boolean => entry.type === args.type && entry.id === args.id;
+            const found = [...this.deployed.values()].find(matches) ?? [...this.states.values()].find(matches);
+            if (found === undefined) {
+                throw new Error(`resource '${args.id}' does not exist`);
+            }
+            // A read's properties are what it found (policies see those, as the engine gives them).
+            this.resources.push({
+                type: args.type,
+                name: args.name,
+                inputs: found.state,
+                provider: args.provider ?? "",
+                id: args.id,
+                read: true,
+            });
+            return { id: args.id, state: found.state };
+        }
         if (args.id !== undefined && args.id !== "" && args.type.startsWith("kubernetes:")) {
             const found = this.kubernetesObjects.get(args.id);
             if (found === undefined) {
@@ -94,9 +140,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 });
                 return { id: `/applications/${objectId}`, state };
             }
-            case "pulumi:pulumi:StackReference":
-                state = { name: inputs.name, outputs: this.stackOutputs, secretOutputNames: [] };
+            case "random:index/randomId:RandomId": {
+                // ignoreChanges: ["keepers"]: a resource already in the state keeps the keepers it was created with.
+                const stored = this.deployed.get(args.name);
+                state = { ...inputs, keepers: stored ? stored.state.keepers : inputs.keepers, hex: "0badcafe" };
                 break;
+            }
             case "azuread:index/servicePrincipal:ServicePrincipal":
                 state = { ...inputs, objectId: fakeGuid(`sp:${args.name}`) };
                 break;
@@ -183,9 +232,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 }
 
 /** Installs fresh recording mocks and returns them. */
-export async function installMocks(stack = "test", preview = false, stackOutputs: Record<string, unknown> = {}): Promise<RecordingMocks> {
+export async function installMocks(stack = "test", preview = false, deployed: StackState = new Map()): Promise<RecordingMocks> {
     const mocks = new RecordingMocks();
-    mocks.stackOutputs = stackOutputs;
+    mocks.deployed = deployed;
     await pulumi.runtime.setMocks(mocks, "aks-acr-cross-tenant", stack, preview, "organization");
     return mocks;
 }

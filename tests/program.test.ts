@@ -19,6 +19,7 @@ import {
     registryId,
     settle,
     MOCK_USER_KUBECONFIG,
+    type StackState,
 } from "./mocks";
 
 /** The error an output rejects with (pulumi.Output keeps its promise internal; tests may reach for it). */
@@ -54,9 +55,9 @@ type ProgramExports = Record<string, pulumi.Output<unknown>>;
 async function runProgram(
     config: Record<string, string>,
     secretKeys: string[] = [],
-    previousOutputs: Record<string, unknown> = {},
+    deployed: StackState = new Map(),
 ): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
-    const mocks = await installMocks("prod", false, previousOutputs);
+    const mocks = await installMocks("prod", false, deployed);
     pulumi.runtime.setAllConfig(config, secretKeys);
     delete require.cache[PROGRAM];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -84,7 +85,8 @@ describe("program", () => {
 
     it("declares exactly the cross-tenant resources, in the right tenants, with one pull role per registry", async () => {
         const { mocks, exports } = await runProgram(REQUIRED);
-        const tenants = mocks.resources
+        const tenants = mocks
+            .managed()
             .filter((r) => !r.type.startsWith("pulumi:providers:") && r.type.startsWith("azure"))
             .map((r) => [r.type.split(":").pop(), r.name, mocks.tenantOf(r)]);
         assert.deepEqual(tenants.sort(), [
@@ -97,6 +99,16 @@ describe("program", () => {
             ["ServicePrincipal", "cross-tenant-acr-pull-registry-sp", TENANT_B],
         ]);
         assert.equal(mocks.named("cross-tenant-acr-pull-app").inputs.displayName, "aks-prod-acr-pull-prod");
+        // Besides: the rotation anchor (no provider settings, no credentials) and a read of the application as Entra
+        // holds it, in tenant A.
+        assert.deepEqual(
+            mocks.ofType("random:index/randomId:RandomId").map((r) => r.name),
+            ["cross-tenant-acr-pull-secret-anchor"],
+        );
+        const read = mocks.named("cross-tenant-acr-pull-app-deployed");
+        assert.ok(read.read);
+        assert.equal(read.id, mocks.named("cross-tenant-acr-pull-app").id);
+        assert.equal(mocks.tenantOf(read), TENANT_A);
         const principalId = await promiseOf(exports.registryTenantServicePrincipalObjectId);
         const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
         assert.deepEqual(
@@ -332,28 +344,39 @@ describe("program", () => {
         });
     });
 
-    it("reads its own previous outputs and reports an expired secret at error level", async () => {
-        const errors: string[] = [];
-        const log = pulumi.log as { error: typeof pulumi.log.error };
-        const original = log.error;
-        log.error = async (message: string) => void errors.push(message);
+    it("keeps its rotation anchor in its own state: no reference to itself, and a preview after renewal is due warns", async () => {
+        const first = await runProgram(REQUIRED);
+        assert.deepEqual(first.mocks.ofType("pulumi:pulumi:StackReference"), [], "the program no longer reads its own outputs");
+        const anchor = String(await promiseOf(first.exports.secretWindowAnchor));
+        const renewsAfter = String(await promiseOf(first.exports.secretRenewsAfter));
+        assert.equal(anchor, new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000).toISOString());
+        assert.equal(Date.parse(renewsAfter) - Date.parse(anchor), 150 * 86_400_000);
+
+        // The same stack later: its state comes along, and the clock is past the renewal date.
+        const warnings: string[] = [];
+        const log = pulumi.log as { warn: typeof pulumi.log.warn };
+        const original = log.warn;
+        log.warn = async (message: string) => void warnings.push(message);
+        const realNow = Date.now;
+        Date.now = () => Date.parse(renewsAfter) + 86_400_000;
         try {
-            const { mocks } = await runProgram(REQUIRED, [], {
-                secretExpiresAt: "2020-01-31T00:00:00.000Z",
-                secretRenewsAfter: "2020-01-01T00:00:00.000Z",
-            });
-            const [reference] = mocks.ofType("pulumi:pulumi:StackReference");
-            assert.equal(reference.inputs.name, "organization/aks-acr-cross-tenant/prod");
+            const later = await runProgram(REQUIRED, [], first.mocks.snapshot());
+            assert.equal(await promiseOf(later.exports.secretWindowAnchor), anchor);
+            assert.equal(
+                await promiseOf(later.exports.secretExpiresAt),
+                new Date(Date.parse(renewsAfter) + 180 * 86_400_000).toISOString(),
+            );
         } finally {
-            log.error = original;
+            Date.now = realNow;
+            log.warn = original;
         }
-        assert.equal(errors.length, 1);
-        assert.match(errors[0], /expired on 2020-01-31.*pulumi up --stack prod/);
+        assert.equal(warnings.length, 1, warnings.join("\n"));
+        assert.match(warnings[0], new RegExp(`due for renewal since ${renewsAfter.slice(0, 10)}.*pulumi up --stack prod`));
     });
 
-    it("counts rotation windows from the anchor its previous deployment stored", async () => {
+    it("records the anchor of a stack deployed by an earlier version, from secretWindowAnchor", async () => {
+        const { exports } = await runProgram({ ...REQUIRED, [`${NS}:secretWindowAnchor`]: "2025-06-01T00:00:00.000Z" });
         const anchor = "2025-06-01T00:00:00.000Z";
-        const { exports } = await runProgram(REQUIRED, [], { secretWindowAnchor: anchor });
         assert.equal(await promiseOf(exports.secretWindowAnchor), anchor);
         const renewsAfter = Date.parse(String(await promiseOf(exports.secretRenewsAfter)));
         assert.equal((renewsAfter - Date.parse(anchor)) % (150 * 86_400_000), 0, "renewal must fall on a window boundary");

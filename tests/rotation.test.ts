@@ -1,14 +1,26 @@
 /**
- * The secret's life with a controlled clock: stable inside a rotation window, renewed in the next one with the
- * cluster switched by an update of its binding, the old password kept until then, and the messages a preview
- * prints when renewal is due or the secret has expired.
+ * The secret's life with a controlled clock and the state carried from one run to the next, for a stack that only
+ * imports the component: the anchor recorded on the first deployment, stable inputs inside a rotation window,
+ * renewal on the first run after it with the cluster switched by an update, the old password kept until then, and
+ * the messages a preview prints when renewal is due or the secret has expired.
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import type { CrossTenantAcrPull as CrossTenantAcrPullType } from "../components/crossTenantAcrPull";
+import type { CrossTenantAcrPull as CrossTenantAcrPullType, CrossTenantAcrPullArgs } from "../components/crossTenantAcrPull";
 import { clusterCredentialBindingProvider, type BindingState } from "../components/clusterBinding";
-import type { DeployedSecretDates } from "../components/secretHealth";
-import { RecordingMocks, SUB_A, SUB_B1, TENANT_A, TENANT_B, installMocks, promiseOf, registryId, settle, unwrapSecret } from "./mocks";
+import {
+    RecordingMocks,
+    SUB_A,
+    SUB_B1,
+    TENANT_A,
+    TENANT_B,
+    installMocks,
+    promiseOf,
+    registryId,
+    settle,
+    unwrapSecret,
+    type StackState,
+} from "./mocks";
 
 const DAY = 86_400_000;
 const T0 = new Date("2026-11-28T10:00:00Z");
@@ -21,11 +33,13 @@ interface Evaluation {
     readonly options: Map<string, pulumi.ResourceTransformationArgs>;
     readonly warnings: string[];
     readonly errors: string[];
+    /** The state this run leaves, as the next run finds it. */
+    readonly state: StackState;
 }
 
-/** Evaluates the component as one `pulumi preview`/`up` would at `now`, with the given deployed secret. */
-async function evaluate(now: Date, deployedSecret: DeployedSecretDates = {}): Promise<Evaluation> {
-    const mocks = await installMocks("prod");
+/** Evaluates a stack that imports the component, as one `pulumi preview`/`up` would at `now`, from `deployed`. */
+async function evaluate(now: Date, deployed: StackState = new Map(), extra: Partial<CrossTenantAcrPullArgs> = {}): Promise<Evaluation> {
+    const mocks = await installMocks("prod", false, deployed);
     const { CrossTenantAcrPull, tenantProviders } = await import("../components");
     const options = new Map<string, pulumi.ResourceTransformationArgs>();
     const warnings: string[] = [];
@@ -48,8 +62,8 @@ async function evaluate(now: Date, deployedSecret: DeployedSecretDates = {}): Pr
                 secretLifetimeDays: 180,
                 secretRenewBeforeDays: 30,
                 clock: () => now,
-                deployedSecret,
                 cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" },
+                ...extra,
             },
             {
                 providers: [clusterTenant.azuread, clusterTenant.azureNative],
@@ -71,20 +85,12 @@ async function evaluate(now: Date, deployedSecret: DeployedSecretDates = {}): Pr
             options,
             warnings,
             errors,
+            state: mocks.snapshot(),
         };
     } finally {
         log.warn = original.warn;
         log.error = original.error;
     }
-}
-
-/** What the stack's outputs hold after an evaluation was deployed. */
-async function deployedAfter(evaluation: Evaluation): Promise<Required<DeployedSecretDates>> {
-    return {
-        expiresAt: await promiseOf(evaluation.component.secretExpiresAt),
-        renewsAfter: await promiseOf(evaluation.component.secretRenewsAfter),
-        windowAnchor: await promiseOf(evaluation.component.secretWindowAnchor),
-    };
 }
 
 /** The binding's state as the provider would see it (secrets unwrapped, serialized provider dropped). */
@@ -97,42 +103,51 @@ function bindingState(inputs: Record<string, unknown>): BindingState {
     return plain as unknown as BindingState;
 }
 
-describe("secret rotation with a controlled clock", () => {
-    it("gives a new stack's first secret a full window, counted from its first deployment", async () => {
+describe("secret rotation of a stack that only imports the component, with a controlled clock and carried state", () => {
+    it("records the first deployment's day in its own state and gives the first secret a full window", async () => {
         const first = await evaluate(T0);
-        const deployed = await deployedAfter(first);
-        assert.equal(deployed.windowAnchor, "2026-11-28T00:00:00.000Z");
-        assert.equal(deployed.renewsAfter, new Date(Date.parse(deployed.windowAnchor) + 150 * DAY).toISOString());
-        assert.equal(first.password.endDate, new Date(Date.parse(deployed.windowAnchor) + 180 * DAY).toISOString());
+        assert.equal(await promiseOf(first.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
+        assert.equal(
+            await promiseOf(first.component.secretRenewsAfter),
+            new Date(Date.parse("2026-11-28T00:00:00Z") + 150 * DAY).toISOString(),
+        );
+        assert.equal(first.password.endDate, new Date(Date.parse("2026-11-28T00:00:00Z") + 180 * DAY).toISOString());
+        const anchor = first.mocks.named("pull-secret-anchor");
+        assert.deepEqual(anchor.inputs.keepers, { firstSecretDay: "2026-11-28T00:00:00.000Z" });
+        const anchorOptions = first.options.get("pull-secret-anchor")?.opts as pulumi.CustomResourceOptions;
+        assert.deepEqual(anchorOptions.ignoreChanges, ["keepers"], "the anchor must not move with the clock");
+        // The application carries the secret's dates for the next run's preview.
+        assert.deepEqual(first.mocks.named("pull-app").inputs.tags, [
+            `aks-acr-cross-tenant:secret-expires-at=${String(first.password.endDate)}`,
+            `aks-acr-cross-tenant:secret-renews-after=${await promiseOf(first.component.secretRenewsAfter)}`,
+        ]);
+        assert.deepEqual([first.warnings, first.errors], [[], []]);
     });
 
-    it("changes nothing and says nothing while the secret is outside its renewal window", async () => {
+    it("changes nothing and says nothing an hour, a week and a day before renewal", async () => {
         const first = await evaluate(T0);
-        const deployed = await deployedAfter(first);
-        const laterTimes = [T0.getTime() + 3_600_000, T0.getTime() + 7 * DAY, Date.parse(deployed.renewsAfter) - 1];
-        for (const later of laterTimes) {
-            const again = await evaluate(new Date(later), deployed);
+        const renewsAfter = Date.parse(await promiseOf(first.component.secretRenewsAfter));
+        for (const later of [T0.getTime() + 3_600_000, T0.getTime() + 7 * DAY, renewsAfter - DAY, renewsAfter - 1]) {
+            // A run on a later day: the anchor keeper it declares moves with the clock, the recorded one does not.
+            const again = await evaluate(new Date(later), first.state);
+            assert.equal(await promiseOf(again.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
             assert.deepEqual(again.password, first.password, `password inputs moved at ${new Date(later).toISOString()}`);
             assert.deepEqual(bindingState(again.binding), bindingState(first.binding));
             assert.deepEqual([again.warnings, again.errors], [[], []]);
         }
     });
 
-    it("inside the renewal window mints a new password and switches the cluster by an update of its binding", async () => {
+    it("a day after renewal is due: mints a new password, switches the cluster by an update, and the preview warns", async () => {
         const first = await evaluate(T0);
-        const deployed = await deployedAfter(first);
-        const renewalTime = new Date(Date.parse(deployed.renewsAfter) + 3_600_000);
-        const renewed = await evaluate(renewalTime, deployed);
+        const deployedExpiry = String(first.password.endDate);
+        const renewsAfter = await promiseOf(first.component.secretRenewsAfter);
+        const renewalTime = new Date(Date.parse(renewsAfter) + DAY);
+        const renewed = await evaluate(renewalTime, first.state);
 
         // Every ApplicationPassword argument forces a replacement: a new end date is a new password.
         assert.notEqual(renewed.password.endDate, first.password.endDate);
-        assert.notEqual(renewed.password.displayName, first.password.displayName);
-        const lifetime = Date.parse(String(renewed.password.endDate)) - renewalTime.getTime();
-        assert.ok(lifetime > 30 * DAY && lifetime <= 180 * DAY, `new secret lives ${lifetime / DAY} days`);
-        assert.equal(
-            await promiseOf(renewed.component.secretRenewsAfter),
-            new Date(Date.parse(deployed.renewsAfter) + 150 * DAY).toISOString(),
-        );
+        assert.equal(renewed.password.endDate, new Date(Date.parse(renewsAfter) + 180 * DAY).toISOString());
+        assert.equal(await promiseOf(renewed.component.secretRenewsAfter), new Date(Date.parse(renewsAfter) + 150 * DAY).toISOString());
 
         // The binding keeps its name and target; only the secret changes, which its provider treats as an update.
         const olds = { ...bindingState(first.binding), clusterClientId: String(first.binding.clientId) };
@@ -144,9 +159,30 @@ describe("secret rotation with a controlled clock", () => {
             deleteBeforeReplace: false,
         });
 
-        assert.equal(renewed.warnings.length, 1);
-        assert.match(renewed.warnings[0], new RegExp(`expires on ${deployed.expiresAt.slice(0, 10)}.*pulumi up --stack prod`));
+        assert.equal(renewed.warnings.length, 1, renewed.warnings.join("\n"));
+        assert.match(
+            renewed.warnings[0],
+            new RegExp(
+                `expires on ${deployedExpiry.slice(0, 10)} and has been due for renewal since ${renewsAfter.slice(0, 10)}.*pulumi up --stack prod`,
+            ),
+        );
         assert.deepEqual(renewed.errors, []);
+
+        // Once that run is deployed, the next one finds the new dates and says nothing.
+        const after = await evaluate(new Date(renewalTime.getTime() + DAY), renewed.state);
+        assert.deepEqual(after.password, renewed.password);
+        assert.deepEqual([after.warnings, after.errors], [[], []]);
+    });
+
+    it("after an expiry: reports it at error level, naming the date and the command, and renews in the same run", async () => {
+        const first = await evaluate(T0);
+        const deployedExpiry = String(first.password.endDate);
+        const expired = await evaluate(new Date(Date.parse(deployedExpiry) + DAY), first.state);
+        assert.deepEqual(expired.warnings, []);
+        assert.equal(expired.errors.length, 1);
+        assert.match(expired.errors[0], new RegExp(`expired on ${deployedExpiry.slice(0, 10)}.*Run \`pulumi up --stack prod\` now`));
+        assert.ok(Date.parse(String(expired.password.endDate)) > Date.parse(deployedExpiry));
+        assert.equal(await promiseOf(expired.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
     });
 
     it("keeps the old password until the cluster has switched", async () => {
@@ -165,14 +201,16 @@ describe("secret rotation with a controlled clock", () => {
         assert.equal(mocks.ofType("pulumi-nodejs:dynamic/aks-acr-cross-tenant:ClusterCredentialBinding").length, 1);
     });
 
-    it("reports an expired secret at error level, naming the date and the command", async () => {
-        const first = await evaluate(T0);
-        const deployed = await deployedAfter(first);
-        const expired = await evaluate(new Date(Date.parse(deployed.expiresAt) + DAY), deployed);
-        assert.deepEqual(expired.warnings, []);
-        assert.equal(expired.errors.length, 1);
-        assert.match(expired.errors[0], new RegExp(`expired on ${deployed.expiresAt.slice(0, 10)}.*Run \`pulumi up --stack prod\` now`));
-        // The same run renews it: a fresh secret, valid from now.
-        assert.ok(Date.parse(String(expired.password.endDate)) > Date.parse(deployed.expiresAt));
+    it("records an upgraded stack's old anchor once, and ignores the argument afterwards", async () => {
+        const upgraded = await evaluate(T0, new Map(), { initialSecretWindowAnchor: "2026-07-02" });
+        assert.equal(await promiseOf(upgraded.component.secretWindowAnchor), "2026-07-02T00:00:00.000Z");
+        // 150-day windows from 2026-07-02: the upgrade keeps the deployed secret until 2026-11-29.
+        assert.equal(await promiseOf(upgraded.component.secretRenewsAfter), "2026-11-29T00:00:00.000Z");
+        const later = await evaluate(new Date(T0.getTime() + 7 * DAY), upgraded.state, { initialSecretWindowAnchor: "2026-08-15" });
+        assert.equal(await promiseOf(later.component.secretWindowAnchor), "2026-07-02T00:00:00.000Z");
+        await assert.rejects(
+            (async () => evaluate(T0, new Map(), { initialSecretWindowAnchor: "2027-01-01" }))(),
+            /initialSecretWindowAnchor: got "2027-01-01"; expected an ISO 8601 date no later than today/,
+        );
     });
 });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { secretHealth } from "../components/secretHealth";
+import { secretDatesFromTags, secretHealth, secretTags } from "../components/secretHealth";
 
 const deployed = { renewsAfter: "2027-03-01T00:00:00.000Z", expiresAt: "2027-03-31T00:00:00.000Z" };
 
@@ -21,5 +21,19 @@ describe("secretHealth", () => {
         assert.equal(health.level, "expired");
         assert.match(health.message, /expired on 2027-03-31: the cluster cannot pull/);
         assert.match(health.message, /Run `pulumi up --stack prod` now/);
+    });
+
+    it("records the dates in application tags and reads them back, ignoring other tags and unreadable dates", () => {
+        const tags = secretTags(deployed);
+        assert.deepEqual(tags, [
+            "aks-acr-cross-tenant:secret-expires-at=2027-03-31T00:00:00.000Z",
+            "aks-acr-cross-tenant:secret-renews-after=2027-03-01T00:00:00.000Z",
+        ]);
+        assert.deepEqual(secretDatesFromTags(["HideApp", ...tags]), deployed);
+        assert.deepEqual(secretDatesFromTags(["aks-acr-cross-tenant:secret-expires-at=soon"]), {
+            expiresAt: undefined,
+            renewsAfter: undefined,
+        });
+        assert.deepEqual(secretDatesFromTags([]), { expiresAt: undefined, renewsAfter: undefined });
     });
 });

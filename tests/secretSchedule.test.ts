@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { hashAnchor, secretSchedule, startOfDay } from "../components/secretSchedule";
+import { secretSchedule, startOfDay } from "../components/secretSchedule";
 
 const DAY = 24 * 60 * 60 * 1000;
 const FIRST_DEPLOY = new Date("2026-11-28T10:00:00Z");
@@ -29,7 +29,7 @@ describe("secretSchedule", () => {
     });
 
     it("never mints a secret that lives longer than the lifetime, and renews it with renewBefore days to spare", () => {
-        for (const anchor of [FIRST_DEPLOY, hashAnchor("tenant-a/aks-prod-acr-pull-prod", 180, 30)]) {
+        for (const anchor of [FIRST_DEPLOY, new Date("2025-02-03T00:00:00Z")]) {
             for (let day = 0; day < 400; day += 7) {
                 const now = new Date(Date.UTC(2026, 0, 1) + day * DAY + 13 * 3_600_000);
                 const s = secretSchedule({ ...base, anchor, now });
@@ -41,16 +41,13 @@ describe("secretSchedule", () => {
         }
     });
 
-    it("derives stable, spread anchors from keys for callers without state", () => {
-        assert.deepEqual(hashAnchor("a", 180, 30), hashAnchor("a", 180, 30));
-        const anchors = new Set(["a", "b", "c", "d", "e", "f"].map((key) => hashAnchor(key, 180, 30).toISOString()));
-        assert.ok(anchors.size > 1, "every stack rotates on the same day");
-        assert.ok(hashAnchor("a", 180, 30).getTime() < 150 * DAY);
+    it("counts days in UTC", () => {
         assert.equal(startOfDay(FIRST_DEPLOY).toISOString(), "2026-11-28T00:00:00.000Z");
+        assert.equal(startOfDay(new Date("2026-11-28T23:59:59.999-05:00")).toISOString(), "2026-11-29T00:00:00.000Z");
     });
 
     it("rejects a renewal window as long as the lifetime", () => {
         assert.throws(() => secretSchedule({ ...base, renewBeforeDays: 180, now: new Date() }), RangeError);
-        assert.throws(() => hashAnchor("a", 1.5, 0), RangeError);
+        assert.throws(() => secretSchedule({ ...base, lifetimeDays: 1.5, renewBeforeDays: 0, now: new Date() }), RangeError);
     });
 });
