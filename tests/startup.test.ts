@@ -14,6 +14,21 @@ function sample(mode: string, registries: number): Sample {
     return JSON.parse(execFileSync(process.execPath, [MEASURE, "--child", mode, String(registries)], { encoding: "utf8" })) as Sample;
 }
 
+interface HostSample {
+    readonly ms: number;
+    readonly exportsMs: number;
+    readonly registered: number;
+    readonly tsFiles: number;
+    readonly dynamicProviderChars: number;
+}
+
+/** One cold, transpile-only run the way `pulumi up` starts the program: cmd/run registering ts-node on index.ts. */
+function hostSample(target: "program" | "flat", registries: number): HostSample {
+    return JSON.parse(
+        execFileSync(process.execPath, [MEASURE, "--host-sample", target, "transpile-only", String(registries)], { encoding: "utf8" }),
+    ) as HostSample;
+}
+
 describe("program start-up", () => {
     it("loads azure-native by submodule and no Azure SDK, like a flat program declaring the same resources", () => {
         const program = sample("program", 3);
@@ -24,5 +39,22 @@ describe("program start-up", () => {
         assert.ok(program.azureNativeModules <= flat.azureNativeModules, `${program.azureNativeModules} azure-native modules loaded`);
         assert.ok(program.azureNativeModules < 20);
         assert.equal(program.azureSdkLoaded, false, "the Azure SDK must load only where it is used");
+    });
+
+    it("starts from index.ts under the language host's ts-node, and the flat TypeScript program declares the same graph", () => {
+        const compiled = sample("program", 2);
+        const program = hostSample("program", 2);
+        const flat = hostSample("flat", 2);
+        // The same graph as from bin/index.js, plus the Stack resource the language host wraps the program in.
+        assert.equal(program.registered, compiled.registered + 1);
+        // The flat program differs by the component alone; when the program's graph changes, change flatProgramSource.
+        assert.equal(program.registered, flat.registered + 1);
+        assert.ok(
+            Number.isFinite(program.exportsMs) && program.exportsMs <= program.ms,
+            "every export resolved before the shutdown signal",
+        );
+        assert.ok(program.tsFiles > 1, `ts-node compiled ${program.tsFiles} TypeScript files: index.ts and components/`);
+        assert.equal(flat.tsFiles, 1);
+        assert.ok(program.dynamicProviderChars > 0 && flat.dynamicProviderChars > 0, "each serializes its dynamic provider");
     });
 });
