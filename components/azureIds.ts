@@ -2,6 +2,7 @@
  * Pure helpers for Azure and Entra identifiers: parsing, naming rules and built-in role ids.
  * Nothing here touches Pulumi or the network, so every rule is unit-tested on its own.
  */
+import { LOGIN_HOSTS } from "./reset/clouds";
 
 /** Case-insensitive GUID in the 8-4-4-4-12 form Azure prints. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -135,12 +136,8 @@ export function scopeSubscriptionId(scope: string): string | undefined {
     return parts[2];
 }
 
-/** Entra sign-in hosts per Azure cloud. */
-export const LOGIN_HOSTS = {
-    public: "https://login.microsoftonline.com",
-    usgovernment: "https://login.microsoftonline.us",
-    china: "https://login.chinacloudapi.cn",
-} as const;
+/** Entra sign-in hosts per Azure cloud (kept with the ARM endpoints, in the module the binding's provider runs). */
+export { LOGIN_HOSTS };
 
 /** Azure cloud the stack runs in. */
 export type AzureEnvironment = keyof typeof LOGIN_HOSTS;

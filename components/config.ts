@@ -29,7 +29,7 @@ import {
     type Problem,
     type ResolvedClusterTenantRole,
 } from "./validation";
-import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./clusterBinding";
+import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./reset/bindingState";
 import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS } from "./delivery/dockerConfig";
 import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
 

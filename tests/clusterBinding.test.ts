@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { makeBindingProvider, refuseDeleteMessage, type BindingState } from "../components/clusterBinding";
+import { makeBindingProvider, refuseDeleteMessage, type BindingState } from "../components/reset/bindingProvider";
 import {
     armError,
     clusterResponse,
@@ -130,13 +130,13 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     it("update with a rotated secret resets again in place and keeps the original previous client id", async () => {
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
         const news = state({ secret: ROTATED });
-        const diff = await provider.diff!("id", olds, news);
+        const diff = await provider.diff("id", olds, news);
         assert.equal(diff.changes, true);
         assert.deepEqual(diff.replaces, [], "a new secret must update the binding, not replace it");
 
         server.enqueue("getCluster", cluster(APP_CLIENT));
         scriptReset("op-rotate");
-        const result = await provider.update!("id", olds, news);
+        const result = await provider.update("id", olds, news);
         assert.deepEqual(resetBodies(), [{ clientId: APP_CLIENT, secret: ROTATED }]);
         assert.equal(result.outs?.previousClientId, OLD_CLIENT);
     });
@@ -144,35 +144,35 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     it("update of settings alone stores them without calling Azure", async () => {
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
         const news = state({ deletePolicy: "leave" });
-        assert.deepEqual(await provider.diff!("id", olds, news), { changes: true, replaces: [], deleteBeforeReplace: false });
-        const result = await provider.update!("id", olds, news);
+        assert.deepEqual(await provider.diff("id", olds, news), { changes: true, replaces: [], deleteBeforeReplace: false });
+        const result = await provider.update("id", olds, news);
         assert.equal(result.outs?.deletePolicy, "leave");
         assert.equal(server.requests.length, 0);
     });
 
     it("reports no change when nothing changed, and a replacement when the target cluster changes", async () => {
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
-        assert.deepEqual(await provider.diff!("id", olds, state()), { changes: false, replaces: [], deleteBeforeReplace: false });
-        assert.deepEqual(await provider.diff!("id", olds, state({ resourceGroupName: RG.toUpperCase() })), {
+        assert.deepEqual(await provider.diff("id", olds, state()), { changes: false, replaces: [], deleteBeforeReplace: false });
+        assert.deepEqual(await provider.diff("id", olds, state({ resourceGroupName: RG.toUpperCase() })), {
             changes: false,
             replaces: [],
             deleteBeforeReplace: false,
         });
-        assert.deepEqual((await provider.diff!("id", olds, state({ clusterName: "aks-other" }))).replaces, ["clusterName"]);
+        assert.deepEqual((await provider.diff("id", olds, state({ clusterName: "aks-other" }))).replaces, ["clusterName"]);
     });
 
     it("read reports the client id the cluster really uses, so drift shows up as a diff", async () => {
         server.enqueue("getCluster", cluster(OLD_CLIENT));
         const olds = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
-        const read = await provider.read!("id", olds);
+        const read = await provider.read("id", olds);
         assert.equal(read.props?.clusterClientId, OLD_CLIENT);
-        const diff = await provider.diff!("id", read.props, state());
+        const diff = await provider.diff("id", read.props, state());
         assert.equal(diff.changes, true, "someone switched the cluster by hand: the next up must switch it back");
     });
 
     it("delete refuses by default, naming the options and no secret", async () => {
         const props = state({ previousClientId: OLD_CLIENT, clusterClientId: APP_CLIENT });
-        await assert.rejects(provider.delete!("id", props), (error: Error) => {
+        await assert.rejects(provider.delete("id", props), (error: Error) => {
             assert.equal(error.message, refuseDeleteMessage(props));
             assert.match(error.message, /Refusing to delete the credential binding of AKS cluster rg-aks\/aks-prod/);
             assert.match(error.message, /clusterDeletePolicy: restore, with restoreClientId and restoreClientSecret/);
@@ -185,14 +185,14 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
     });
 
     it("delete with leave changes nothing in Azure", async () => {
-        await provider.delete!("id", state({ deletePolicy: "leave" }));
+        await provider.delete("id", state({ deletePolicy: "leave" }));
         assert.equal(server.requests.length, 0);
     });
 
     it("delete with restore switches the cluster to the restore principal", async () => {
         server.enqueue("getCluster", cluster(APP_CLIENT));
         scriptReset("op-restore");
-        await provider.delete!("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
+        await provider.delete("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
         assert.deepEqual(resetBodies(), [{ clientId: RESTORE_CLIENT, secret: RESTORE_SECRET }]);
     });
 
@@ -204,7 +204,7 @@ describe("ClusterCredentialBinding provider (against a fake ARM server)", () => 
                 refusedReset("BadRequest", invalidCredentialsMessage(RESTORE_CLIENT, TENANT, "AADSTS7000215")),
             );
         scriptReset("op-restore-after-replication");
-        await provider.delete!("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
+        await provider.delete("id", state({ deletePolicy: "restore", restoreClientId: RESTORE_CLIENT, restoreSecret: RESTORE_SECRET }));
         assert.deepEqual(resetBodies(), [
             { clientId: RESTORE_CLIENT, secret: RESTORE_SECRET },
             { clientId: RESTORE_CLIENT, secret: RESTORE_SECRET },

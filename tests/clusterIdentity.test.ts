@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { clusterIdentity } from "../components/clusterIdentity";
+import { clusterIdentity } from "../components/reset/clusterIdentity";
 import { servicePrincipalDeliveryProblem } from "../components/delivery/clusterServicePrincipal";
 
 const CLUSTER = { subscriptionId: "aaaaaaaa-1111-4111-8111-11111111111a", resourceGroupName: "rg-aks", clusterName: "aks-prod" };

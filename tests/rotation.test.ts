@@ -153,7 +153,7 @@ describe("secret rotation of a stack that only imports the component, with a con
         const olds = { ...bindingState(first.binding), clusterClientId: String(first.binding.clientId) };
         const news = bindingState(renewed.binding);
         assert.notEqual(news.secret, olds.secret);
-        assert.deepEqual(await clusterCredentialBindingProvider.diff!("id", olds, news), {
+        assert.deepEqual(await clusterCredentialBindingProvider.diff("id", olds, news), {
             changes: true,
             replaces: [],
             deleteBeforeReplace: false,

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
 import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "../clusterBinding";
-import { clusterIdentity, type ClusterIdentityFields } from "../clusterIdentity";
+import { clusterIdentity, type ClusterIdentityFields } from "../reset/clusterIdentity";
 
 /**
  * An existing AKS cluster in tenant A to switch to the application's credentials: the binding's arguments less

@@ -1,4 +1,7 @@
 /**
+ * This module runs inside the cluster binding's dynamic provider, where it is shipped as its own source text (see
+ * `runtimeSource.ts`): it may import only the runtime modules shipped before it, packages and Node built-ins.
+ *
  * Switches an existing AKS cluster to a service principal's credentials through the ARM
  * long-running action `managedClusters/resetServicePrincipalProfile` (what
  * `az aks update-credentials --reset-service-principal` calls), and reads back which client id a
@@ -11,7 +14,11 @@
 import type { TokenCredential } from "@azure/core-auth";
 // Type-only: the SDK itself is loaded on first use so that program start-up does not pay for it.
 import type { ContainerServiceClient, ManagedCluster } from "@azure/arm-containerservice";
-import { clusterIdentity as classifyClusterIdentity, type ClusterIdentity } from "../clusterIdentity";
+import { ARM_ENDPOINTS, LOGIN_HOSTS } from "./clouds";
+import { clusterIdentity, type ClusterIdentity, type ClusterIdentityFields } from "./clusterIdentity";
+
+export { ARM_ENDPOINTS, LOGIN_HOSTS, clusterIdentity };
+export type { ClusterIdentity, ClusterIdentityFields };
 
 /** The AKS cluster to act on. */
 export interface ClusterTarget {
@@ -47,13 +54,6 @@ export interface ArmConnection {
     /** Receives progress lines (with elapsed time). Never given the secret. */
     readonly log?: (message: string) => void;
 }
-
-/** ARM endpoints of the Azure clouds, without a trailing slash. */
-export const ARM_ENDPOINTS: { readonly public: string; readonly usgovernment: string; readonly china: string } = Object.freeze({
-    public: "https://management.azure.com",
-    usgovernment: "https://management.usgovcloudapi.net",
-    china: "https://management.chinacloudapi.cn",
-});
 
 /** Machine-readable reason carried by {@link ClusterCredentialError.code}. */
 export type ClusterCredentialErrorCode =
@@ -137,7 +137,7 @@ export async function resetClusterServicePrincipal(
     };
     return withRun(target, connection, profile.secret, async (run, client) => {
         const cluster = await readCluster(run, client, purpose);
-        const identity = clusterIdentity(cluster);
+        const identity = identityOf(cluster);
         if (identity.kind === "managedIdentity") throw managedIdentityError(run, identity.detail);
         if (identity.kind === "unknown") throw unknownIdentityError(run);
         const previousClientId = identity.clientId;
@@ -399,7 +399,7 @@ function replicationTimeoutError(run: Run, clientId: string, refusals: Refusals,
 export async function readClusterClientId(target: ClusterTarget, connection: ArmConnection): Promise<string> {
     const purpose: Purpose = { verb: "read", permission: READ_PERMISSION, roles: `the "Reader" role` };
     return withRun(target, connection, undefined, async (run, client) => {
-        const identity = clusterIdentity(await readCluster(run, client, purpose));
+        const identity = identityOf(await readCluster(run, client, purpose));
         if (identity.kind === "managedIdentity") return "msi";
         if (identity.kind === "unknown") throw unknownIdentityError(run);
         return identity.clientId;
@@ -522,9 +522,9 @@ async function readCluster(run: Run, client: ContainerServiceClient, purpose: Pu
     );
 }
 
-/** The cluster's identity, by the rule the preview-time check uses too. */
-function clusterIdentity(cluster: ManagedCluster): ClusterIdentity {
-    return classifyClusterIdentity({
+/** The identity of a cluster as the SDK returns it. */
+function identityOf(cluster: ManagedCluster): ClusterIdentity {
+    return clusterIdentity({
         servicePrincipalClientId: cluster.servicePrincipalProfile?.clientId,
         identityType: cluster.identity === undefined ? undefined : (cluster.identity.type ?? "set"),
     });

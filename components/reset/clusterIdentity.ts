@@ -1,6 +1,6 @@
 /**
- * Which credentials an AKS cluster signs in with, from the two fields ARM reports. Pure: the preview-time check and
- * the credential reset read clusters through different clients and share this one rule.
+ * Which credentials an AKS cluster signs in with. Shipped with the binding's runtime (see `runtimeSource.ts`), so
+ * it imports nothing; the program's preview-time check uses it too.
  */
 
 /** The fields of a managed cluster that tell its identity. */
@@ -11,6 +11,7 @@ export interface ClusterIdentityFields {
     readonly identityType?: string;
 }
 
+/** Which credentials a cluster signs in with. */
 export type ClusterIdentity =
     | { readonly kind: "servicePrincipal"; readonly clientId: string }
     | { readonly kind: "managedIdentity"; readonly detail: string }
@@ -18,7 +19,8 @@ export type ClusterIdentity =
 
 /**
  * A cluster whose profile client id is `msi`, or that has an identity other than `None`, uses a managed identity;
- * one with a client id and no identity uses that service principal.
+ * one with a client id and no identity uses that service principal. Pure: the preview-time check (through
+ * azure-native) and the reset (through the Azure SDK) read clusters differently and share this one rule.
  */
 export function clusterIdentity(fields: ClusterIdentityFields): ClusterIdentity {
     const clientId = fields.servicePrincipalClientId;

@@ -1,0 +1,92 @@
+/**
+ * Ships the cluster binding's runtime as source text instead of letting Pulumi's closure serializer walk it.
+ *
+ * Pulumi serializes a dynamic provider into the state on every run, walking every function the provider's methods
+ * reach, one inspector round trip and one parse at a time: for the reset's fifty functions that was most of the
+ * program's start-up beyond a flat program. Here the provider captures the runtime modules' source text (a few
+ * strings) and `loadShippedRuntime`, which evaluates them as CommonJS modules inside the provider host, once per
+ * process. The shipped modules may import only each other (`./<name>`), packages and Node built-ins; a test holds
+ * them to that.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** The modules the binding runs, in load order: each may require the ones before it. */
+export const RUNTIME_MODULES = ["clouds", "clusterIdentity", "bindingState", "resetClusterServicePrincipal", "bindingProvider"] as const;
+
+/** One runtime module as the provider host receives it. */
+export interface ShippedModule {
+    readonly name: string;
+    /** TypeScript when the program runs from its sources (pulumi's ts-node); the host then transpiles it. */
+    readonly typescript: boolean;
+    readonly source: string;
+}
+
+/**
+ * The runtime modules' sources, read next to this module: compiled JavaScript for a built library (`lib/`, `bin/`),
+ * TypeScript when the program runs from its sources. Reading is cheap; transpiling is left to the provider host,
+ * which needs it only when the binding changes something.
+ */
+export function shippedRuntime(directory: string = __dirname, typescript: boolean = __filename.endsWith(".ts")): ShippedModule[] {
+    return RUNTIME_MODULES.map((name) => {
+        const text = fs.readFileSync(path.join(directory, `${name}.${typescript ? "ts" : "js"}`), "utf8");
+        // A source map comment would point the host at a file that is not there.
+        return { name, typescript, source: text.replace(/^\/\/# sourceMappingURL=.*$/m, "") };
+    });
+}
+
+/** The parts of Node's CommonJS module object this loader uses (`_compile` and `_nodeModulePaths` are not typed). */
+interface CommonJsModule {
+    exports: unknown;
+    filename: string;
+    paths: string[];
+    require: (this: CommonJsModule, id: string) => unknown;
+    _compile(code: string, filename: string): void;
+}
+interface CommonJsModuleClass {
+    new (id: string): CommonJsModule;
+    readonly prototype: CommonJsModule;
+    _nodeModulePaths(directory: string): string[];
+}
+
+/**
+ * Evaluates the shipped modules in the provider host and returns each one's exports by name. Serialized by value
+ * into the state, so it uses nothing of this module's scope: packages resolve from the host's working directory
+ * (the project, where they are installed), and TypeScript sources are transpiled with the project's TypeScript.
+ */
+export function loadShippedRuntime(modules: readonly ShippedModule[]): Record<string, unknown> {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const Module = require("node:module") as CommonJsModuleClass;
+    const nodePath = require("node:path") as typeof import("node:path");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const base = process.cwd();
+    const loaded: Record<string, unknown> = {};
+    for (const shipped of modules) {
+        const filename = nodePath.join(base, "aks-acr-cross-tenant-runtime", `${shipped.name}.js`);
+        let code = shipped.source;
+        if (shipped.typescript) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const ts = require("typescript") as typeof import("typescript");
+            code = ts.transpileModule(code, {
+                fileName: `${shipped.name}.ts`,
+                compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+            }).outputText;
+        }
+        const module = new Module(filename);
+        module.filename = filename;
+        module.paths = Module._nodeModulePaths(base);
+        const nodeRequire = Module.prototype.require;
+        module.require = (id: string): unknown => {
+            // Node's own resolution for everything else, from the project's node_modules.
+            if (!id.startsWith("./")) return nodeRequire.call(module, id);
+            const sibling = id.slice(2);
+            if (!(sibling in loaded)) {
+                throw new Error(`${shipped.name} requires ${id}, which is not shipped before it`);
+            }
+            return loaded[sibling];
+        };
+        module._compile(code, filename);
+        loaded[shipped.name] = module.exports;
+    }
+    return loaded;
+}
