@@ -22,6 +22,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import type * as MocksModule from "@pulumi/pulumi/runtime/mocks";
 import type * as SettingsModule from "@pulumi/pulumi/runtime/settings";
 
@@ -168,8 +169,10 @@ async function child(mode: Mode, count: number): Promise<void> {
         const { RoleAssignment } = require("@pulumi/azure-native/authorization") as typeof import("@pulumi/azure-native/authorization");
         const { getManagedClusterOutput } =
             require("@pulumi/azure-native/containerservice") as typeof import("@pulumi/azure-native/containerservice");
+        const { RandomId } = require("@pulumi/random/randomId") as typeof import("@pulumi/random/randomId");
         /* eslint-enable @typescript-eslint/no-require-imports */
-        new pulumi.StackReference("deployed", { name: `${ORGANIZATION}/${NS}/${STACK}` });
+        // The rotation anchor the component keeps in its state.
+        const anchor = new RandomId("anchor", { byteLength: 4, keepers: { firstSecretDay: "2026-11-28" } }, { ignoreChanges: ["keepers"] });
         const adA = new azuread.Provider("a", { tenantId: TENANT_A });
         const nA = new Provider("an", { tenantId: TENANT_A, subscriptionId: SUB });
         const adB = new azuread.Provider("b", { tenantId: TENANT_B });
@@ -178,13 +181,15 @@ async function child(mode: Mode, count: number): Promise<void> {
         const cluster = getManagedClusterOutput({ resourceGroupName: "rg", resourceName: "aks" }, { provider: nA });
         const app = new azuread.Application(
             "app",
-            { displayName: cluster.apply(() => "aks"), signInAudience: "AzureADMultipleOrgs" },
+            { displayName: cluster.apply(() => "aks"), signInAudience: "AzureADMultipleOrgs", tags: ["expires=2027-01-01"] },
             { provider: adA },
         );
+        // The application as deployed, read back for the secret's dates.
+        azuread.Application.get("app-deployed", app.id, undefined, { provider: adA });
         new azuread.ServicePrincipal("sp-a", { clientId: app.clientId }, { provider: adA });
         const password = new azuread.ApplicationPassword(
             "pw",
-            { applicationId: app.id, endDate: "2027-01-01T00:00:00Z" },
+            { applicationId: app.id, endDate: anchor.keepers.apply(() => "2027-01-01T00:00:00Z") },
             { provider: adA },
         );
         const sp = new azuread.ServicePrincipal("sp-b", { clientId: app.clientId }, { provider: adB });
@@ -238,6 +243,7 @@ async function child(mode: Mode, count: number): Promise<void> {
             modules: modules.length,
             azureNativeModules: modules.filter((m) => m.includes("@pulumi/azure-native")).length,
             azureSdkLoaded: modules.some((m) => m.includes("@azure/arm-containerservice") || m.includes("@azure/identity")),
+            kubernetesLoaded: modules.some((m) => m.includes("@pulumi/kubernetes")),
         }),
     );
 }
@@ -287,12 +293,7 @@ function compiledTable(counts: readonly number[], samplesPerCell: number): strin
  * The flat program: the program's resource graph, declared directly. Keep it the same graph as index.ts declares
  * (resources, providers, reads, invokes, the dynamic resource), so the ratio measures only what the program adds.
  *
- * When the program's graph changes, the pieces are (a new package goes into FLAT_DEPENDENCIES too):
- *   - drop the StackReference (and its use in `endDate`);
- *   - `import { RandomId } from "@pulumi/random/randomId";` and `new RandomId("secret-window", { byteLength: 4 });`
- *   - a read: `azuread.Application.get("app-deployed", app.id, undefined, { provider: clusterAd });`
- *     (mockResource answers reads with the id asked for).
- * The invoke, `getManagedClusterOutput`, is in already; mockCall answers it with a service-principal cluster.
+ * When the program's graph changes, change it here (a new package goes into FLAT_DEPENDENCIES too).
  * tests/startup.test.ts checks that this graph registers what the program does, less the component.
  */
 function flatProgramSource(): string {
@@ -301,6 +302,7 @@ import * as azuread from "@pulumi/azuread";
 import { Provider } from "@pulumi/azure-native/provider";
 import { RoleAssignment } from "@pulumi/azure-native/authorization";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
+import { RandomId } from "@pulumi/random/randomId";
 
 const config = new pulumi.Config();
 const clusterTenantId = config.require("clusterTenantId");
@@ -310,9 +312,12 @@ const clusterName = config.require("clusterName");
 const registryTenantId = config.require("registryTenantId");
 const registryIds = config.requireObject<string[]>("registryIds");
 
-const deployed = new pulumi.StackReference("deployed", {
-    name: \`\${pulumi.getOrganization()}/\${pulumi.getProject()}/\${pulumi.getStack()}\`,
-});
+// The day the secret's rotation windows count from, kept in the state.
+const anchor = new RandomId(
+    "secret-anchor",
+    { byteLength: 4, keepers: { firstSecretDay: new Date().toISOString().slice(0, 10) } },
+    { ignoreChanges: ["keepers"] },
+);
 
 const clusterAd = new azuread.Provider("cluster-tenant-azuread", { tenantId: clusterTenantId });
 const clusterArm = new Provider("cluster-tenant-azure-native", { tenantId: clusterTenantId, subscriptionId: clusterSubscriptionId });
@@ -329,14 +334,17 @@ const app = new azuread.Application(
     {
         displayName: cluster.apply(() => \`\${clusterName}-acr-pull-\${pulumi.getStack()}\`),
         signInAudience: "AzureADMultipleOrgs",
+        tags: anchor.keepers.apply((keepers) => [\`first-secret-day=\${keepers?.firstSecretDay ?? ""}\`]),
     },
     { provider: clusterAd },
 );
+// The application as deployed, read back for the dates its tags record.
+const deployedApp = azuread.Application.get("app-deployed", app.id, undefined, { provider: clusterAd });
 const password = new azuread.ApplicationPassword(
     "password",
     {
         applicationId: app.id,
-        endDate: deployed.getOutput("secretExpiresAt").apply((date) => (typeof date === "string" ? date : "2027-01-01T00:00:00Z")),
+        endDate: anchor.keepers.apply((keepers) => new Date(Date.parse(keepers?.firstSecretDay ?? "2026-11-28") + 180 * 86_400_000).toISOString()),
     },
     { provider: clusterAd },
 );
@@ -381,11 +389,12 @@ export const registryTenantServicePrincipalObjectId = registrySp.objectId;
 export const roleAssignmentIds = assignments.map((assignment) => assignment.id);
 export const secretExpiresAt = password.endDate;
 export const bindingId = binding.id;
+export const deployedTags = deployedApp.tags;
 `;
 }
 
 /** The flat project's package.json dependencies: `pulumi new azure-typescript`'s, plus what the graph imports. */
-const FLAT_DEPENDENCIES = ["@pulumi/pulumi", "@pulumi/azure-native", "@pulumi/azuread"];
+const FLAT_DEPENDENCIES = ["@pulumi/pulumi", "@pulumi/azure-native", "@pulumi/azuread", "@pulumi/random"];
 
 /** The tsconfig.json of a fresh `pulumi new azure-typescript` project (pulumi/templates, azure-typescript/). */
 const FRESH_TSCONFIG = {
@@ -431,7 +440,26 @@ function writeFlatProject(): string {
 }
 
 type Target = "program" | "flat";
-type Checking = "type-checked" | "transpile-only";
+/**
+ * How ts-node compiles: `as-shipped` runs the program with this project's own Pulumi.yaml runtime options (and the
+ * flat program with Pulumi's defaults); the other two force the same mode on both.
+ */
+type Checking = "as-shipped" | "type-checked" | "transpile-only";
+
+/** Pulumi.yaml's runtime options, as pulumi-language-nodejs turns them into the program's environment and Node arguments. */
+function projectRuntime(): { readonly env: Record<string, string>; readonly nodeArgs: string[] } {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+        runtime?: string | { options?: { typescript?: boolean; tsconfig?: string; nodeargs?: string } };
+    };
+    const options = typeof project.runtime === "object" ? (project.runtime.options ?? {}) : {};
+    return {
+        env: {
+            ...(options.typescript === false ? {} : { PULUMI_NODEJS_TYPESCRIPT: "true" }),
+            ...(options.tsconfig ? { PULUMI_NODEJS_TSCONFIG_PATH: options.tsconfig } : {}),
+        },
+        nodeArgs: options.nodeargs ? options.nodeargs.split(/\s+/).filter((arg) => arg !== "") : [],
+    };
+}
 
 /** What the preload reports from inside a language-host sample. Times are ms since the process started. */
 interface HostSample {
@@ -512,15 +540,19 @@ interface HostRun {
 /** The command line and environment of one language-host sample, as the Node language host would start it. */
 function hostCommand(run: HostRun, resultFile: string): { cwd: string; args: string[]; env: Record<string, string> } {
     const cwd = run.target === "program" ? ROOT : run.flatDir;
+    // The program as it ships: Pulumi.yaml's runtime options (tsconfig, Node arguments); the flat program never.
+    const shipped = run.checking === "as-shipped" && run.target === "program";
     const env: Record<string, string> = {
         PULUMI_NODEJS_TYPESCRIPT: "true",
         PULUMI_CONFIG: JSON.stringify(stackConfig(run.registries)),
         PULUMI_CONFIG_SECRET_KEYS: "[]",
         TS_NODE_CACHE_DIRECTORY: run.cacheDir,
         ...(run.checking === "transpile-only" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } : {}),
+        ...(shipped ? projectRuntime().env : {}),
         [PRELOAD_ENV]: JSON.stringify({ resultFile } satisfies PreloadSettings),
     };
     const args = [
+        ...(shipped ? projectRuntime().nodeArgs : []),
         ...(run.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", run.cpuProfileDir]),
         "--require",
         __filename,
@@ -648,7 +680,7 @@ function hostTable(quick: boolean): string[] {
     try {
         let warmTranspileOnly: Record<Target, string> | undefined;
         let last: Record<Target, HostSample> | undefined;
-        for (const checking of ["type-checked", "transpile-only"] as const) {
+        for (const checking of ["as-shipped", "type-checked", "transpile-only"] as const) {
             const base = { checking, registries: HOST_REGISTRIES, flatDir };
             const cold = interleaved(coldRounds, (target) => coldSample({ ...base, target }));
             const warmDir: Record<Target, string> = { program: freshCacheDir(), flat: freshCacheDir() };
@@ -658,7 +690,11 @@ function hostTable(quick: boolean): string[] {
                 hostSample({ ...base, target, cacheDir: warmDir[target] });
             }
             const warm = interleaved(warmRounds, (target) => hostSample({ ...base, target, cacheDir: warmDir[target] }));
-            const label = checking === "type-checked" ? "type-checked (Pulumi's default)" : "transpile-only";
+            const label = {
+                "as-shipped": "program as shipped, flat with Pulumi's defaults",
+                "type-checked": "both type-checked (Pulumi's default)",
+                "transpile-only": "both transpile-only",
+            }[checking];
             for (const [cache, samples] of [
                 ["cold", cold],
                 ["warm", warm],
@@ -712,13 +748,13 @@ function hostTable(quick: boolean): string[] {
             );
         }
         const example = hostCommand(
-            { target: "program", checking: "type-checked", registries: HOST_REGISTRIES, flatDir, cacheDir: "<empty dir for cold>" },
+            { target: "program", checking: "as-shipped", registries: HOST_REGISTRIES, flatDir, cacheDir: "<empty dir for cold>" },
             "<result.json>",
         );
         rows.push(
             "",
             "Reproduce: npm run measure   (fewer samples: npm run measure -- --quick; CPU profile: npm run measure -- --profile)",
-            `One sample (program, type-checked; add PULUMI_NODEJS_TRANSPILE_ONLY=true for transpile-only), from ${example.cwd}:`,
+            `One sample (the program as it ships, with Pulumi.yaml's tsconfig and nodeargs), from ${example.cwd}:`,
             `  ${Object.entries(example.env)
                 .map(([key, value]) => `${key}=${shellQuote(value)}`)
                 .join(" ")} \\\n    node ${example.args.map(shellQuote).join(" ")}`,

@@ -8,6 +8,7 @@ interface Sample {
     readonly registered: number;
     readonly azureNativeModules: number;
     readonly azureSdkLoaded: boolean;
+    readonly kubernetesLoaded: boolean;
 }
 
 function sample(mode: string, registries: number): Sample {
@@ -30,7 +31,7 @@ function hostSample(target: "program" | "flat", registries: number): HostSample 
 }
 
 describe("program start-up", () => {
-    it("loads azure-native by submodule and no Azure SDK, like a flat program declaring the same resources", () => {
+    it("loads azure-native by submodule, no Azure SDK and no @pulumi/kubernetes, like a flat program declaring the same resources", () => {
         const program = sample("program", 3);
         const flat = sample("flat", 3);
         // The component itself is the one extra registration.
@@ -39,6 +40,7 @@ describe("program start-up", () => {
         assert.ok(program.azureNativeModules <= flat.azureNativeModules, `${program.azureNativeModules} azure-native modules loaded`);
         assert.ok(program.azureNativeModules < 20);
         assert.equal(program.azureSdkLoaded, false, "the Azure SDK must load only where it is used");
+        assert.equal(program.kubernetesLoaded, false, "@pulumi/kubernetes is for the image pull secret delivery only");
     });
 
     it("starts from index.ts under the language host's ts-node, and the flat TypeScript program declares the same graph", () => {
