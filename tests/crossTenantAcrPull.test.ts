@@ -24,6 +24,7 @@ import {
     promiseOf,
     registryId,
     settle,
+    failureOf,
 } from "./mocks";
 
 // Loaded after the mocks are installed, as Pulumi's testing guide requires.
@@ -601,7 +602,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         mocks.withKubernetes(["apps", "jobs"], ["default"], { "jobs/default": ["team-registry", "mirror"] });
         const errors = await capturedErrors(async () => {
             const component = buildPullSecret();
-            return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+            throw await failureOf(component.applicationClientId);
         });
         assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
         assert.match(
@@ -610,14 +611,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         );
         assert.match(errors.logged[0], /add \{name: "acr-cross-tenant-pull"\} to that service account/);
         assert.ok(errors.thrown instanceof Error);
-        await settle();
-        assert.deepEqual(
-            mocks
-                .managed()
-                .filter((r) => r.type.startsWith("azure") || r.type.startsWith("kubernetes:"))
-                .map((r) => r.name),
-            [],
-        );
+        await assertNothingDeclared();
     });
 
     it("keeps entries others added once its own entry is there", async () => {
@@ -631,17 +625,10 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         mocks.kubernetesObjects.delete("jobs/builder");
         const errors = await capturedErrors(async () => {
             const component = buildPullSecret({ serviceAccounts: ["default", "builder"] });
-            return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+            throw await failureOf(component.applicationClientId);
         });
         assert.match(String(errors.thrown), /resource 'jobs\/builder' does not exist/);
-        await settle();
-        assert.deepEqual(
-            mocks
-                .managed()
-                .filter((r) => r.type.startsWith("azure") || r.type.startsWith("kubernetes:"))
-                .map((r) => r.name),
-            [],
-        );
+        await assertNothingDeclared();
     });
 
     it("rejects a bad delivery with every problem before declaring anything", () => {
@@ -692,21 +679,14 @@ describe("CrossTenantAcrPull switching a managed-identity cluster", () => {
             mocks.cluster = cluster;
             const errors = await capturedErrors(async () => {
                 const component = build({ cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" } });
-                return (component.applicationClientId as unknown as { promise(): Promise<unknown> }).promise();
+                throw await failureOf(component.applicationClientId);
             });
             assert.equal(errors.logged.length, 1);
             assert.match(
                 errors.logged[0],
                 /uses a managed identity .*credentialDelivery: imagePullSecret.*imagePullSecret.*instead of `cluster`/s,
             );
-            await settle();
-            assert.deepEqual(
-                mocks
-                    .managed()
-                    .filter((r) => r.type.startsWith("azure"))
-                    .map((r) => r.name),
-                [],
-            );
+            await assertNothingDeclared();
         });
     }
 
@@ -721,6 +701,16 @@ describe("CrossTenantAcrPull switching a managed-identity cluster", () => {
         );
     });
 });
+
+/** Asserts that no Azure or Kubernetes resource reached the engine (reads aside). */
+async function assertNothingDeclared(): Promise<void> {
+    await settle();
+    const declared = mocks.managed().filter((r) => r.type.startsWith("azure") || r.type.startsWith("kubernetes:"));
+    assert.deepEqual(
+        declared.map((r) => r.name),
+        [],
+    );
+}
 
 /** Runs `body` with pulumi.log.error captured, and returns what was logged and what `body` rejected with. */
 async function capturedErrors(body: () => Promise<unknown>): Promise<{ logged: string[]; thrown: unknown }> {

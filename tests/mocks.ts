@@ -244,6 +244,16 @@ export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
+/** The error an output that must fail rejects with (pulumi.Output keeps its promise internal; tests may reach for it). */
+export async function failureOf(output: pulumi.Output<unknown>): Promise<unknown> {
+    try {
+        await (output as unknown as { promise(): Promise<unknown> }).promise();
+    } catch (error) {
+        return error;
+    }
+    return undefined;
+}
+
 /** Lets pending registrations reach the mocks. */
 export async function settle(): Promise<void> {
     for (let i = 0; i < 20; i++) {

@@ -19,18 +19,9 @@ import {
     registryId,
     settle,
     MOCK_USER_KUBECONFIG,
+    failureOf,
     type StackState,
 } from "./mocks";
-
-/** The error an output rejects with (pulumi.Output keeps its promise internal; tests may reach for it). */
-async function settledFailure(output: pulumi.Output<unknown>): Promise<unknown> {
-    try {
-        await (output as unknown as { promise(): Promise<unknown> }).promise();
-    } catch (error) {
-        return error;
-    }
-    return undefined;
-}
 
 const PROGRAM = path.resolve(__dirname, "..", "index.js");
 const NS = "aks-acr-cross-tenant";
@@ -234,7 +225,7 @@ describe("program", () => {
             delete require.cache[PROGRAM];
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const exports = require(PROGRAM) as ProgramExports;
-            failure = await settledFailure(exports.applicationClientId);
+            failure = await failureOf(exports.applicationClientId);
             await settle();
         } finally {
             log.error = original;
