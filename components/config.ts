@@ -329,16 +329,20 @@ function closestKey(key: string): string | undefined {
     return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
 }
 
-/**
- * Validates raw stack config and returns typed settings. Throws one ValidationError naming every problem.
- * `secret` wraps secret values (`pulumi.secret` in a program) so they never exist as plain strings downstream.
- */
-export function parseStackConfig(
-    raw: RawStackConfig,
-    stack: string,
-    secret: (value: string) => pulumi.Output<string> = (value) => pulumi.secret(value),
-): StackSettings {
-    const problems: Problem[] = [];
+/** Reads raw config values by key, recording a problem for every value of the wrong form. */
+interface ConfigReader {
+    /** The value, or undefined when absent or empty. */
+    readonly present: (key: ConfigKey) => string | undefined;
+    /** The value; a problem with the command that sets it when absent. */
+    readonly required: (key: ConfigKey) => string;
+    /** The value or the key's default. */
+    readonly text: (key: ConfigKey) => string;
+    readonly list: (key: ConfigKey, isRequired: boolean) => unknown[];
+    readonly integer: (key: ConfigKey) => number;
+    readonly boolean: (key: ConfigKey) => boolean;
+}
+
+function configReader(raw: RawStackConfig, stack: string, problems: Problem[]): ConfigReader {
     const present = (key: ConfigKey): string | undefined => {
         const value = raw[key];
         return value === undefined || value === "" ? undefined : value;
@@ -393,6 +397,21 @@ export function parseStackConfig(
         return value === "true";
     };
 
+    return { present, required, text, list, integer, boolean };
+}
+
+/**
+ * Validates raw stack config and returns typed settings. Throws one ValidationError naming every problem.
+ * `secret` wraps secret values (`pulumi.secret` in a program) so they never exist as plain strings downstream.
+ */
+export function parseStackConfig(
+    raw: RawStackConfig,
+    stack: string,
+    secret: (value: string) => pulumi.Output<string> = (value) => pulumi.secret(value),
+): StackSettings {
+    const problems: Problem[] = [];
+    const read = configReader(raw, stack, problems);
+    const { present, required, text, list, integer, boolean } = read;
     for (const key of Object.keys(raw)) {
         const retired = RETIRED_KEYS[key];
         if (retired !== undefined) {
@@ -450,6 +469,49 @@ export function parseStackConfig(
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
     const secretWindowAnchor = present("secretWindowAnchor");
     if (secretWindowAnchor !== undefined) checkPastDate("secretWindowAnchor", secretWindowAnchor, new Date(), problems);
+    const delivery = parseDelivery(raw, stack, read, problems, secret);
+
+    const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
+    const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
+
+    throwIfProblems(
+        (count) =>
+            `Invalid stack configuration for ${PROJECT} (stack "${stack}"): ${count} problem${count === 1 ? "" : "s"}; nothing was deployed. Fix ${count === 1 ? "it" : "them"} in Pulumi.${stack}.yaml:`,
+        problems,
+    );
+
+    return {
+        stack,
+        azureEnvironment: azureEnvironment as AzureEnvironment,
+        cluster: {
+            tenantId: clusterTenantId,
+            subscriptionId: clusterSubscriptionId,
+            resourceGroupName,
+            clusterName,
+            credentials: clusterCredentials,
+        },
+        registry: { tenantId: registryTenantId, registries, role: role as RegistryRole, credentials: registryCredentials },
+        applicationName,
+        applicationOwners: owners as string[],
+        secretLifetimeDays,
+        secretRenewBeforeDays,
+        secretWindowAnchor,
+        delivery,
+    };
+}
+
+/**
+ * Reads `credentialDelivery` and the keys of each delivery. A key of another delivery than the one chosen is a
+ * problem, never silently ignored.
+ */
+function parseDelivery(
+    raw: RawStackConfig,
+    stack: string,
+    read: ConfigReader,
+    problems: Problem[],
+    secret: (value: string) => pulumi.Output<string>,
+): DeliverySettings {
+    const { present, text, list, integer } = read;
     const delivery = text("credentialDelivery");
     if (!(CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery)) {
         problems.push({ key: "credentialDelivery", value: show(delivery), expected: CONFIG_KEYS.credentialDelivery.form });
@@ -522,10 +584,7 @@ export function parseStackConfig(
         });
     }
 
-    const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
-    const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
-
-    const deliverySettings = (): DeliverySettings => {
+    return ((): DeliverySettings => {
         switch (delivery as CredentialDelivery) {
             case "imagePullSecret":
                 return {
@@ -549,32 +608,7 @@ export function parseStackConfig(
                     timeoutMinutes,
                 };
         }
-    };
-
-    throwIfProblems(
-        (count) =>
-            `Invalid stack configuration for ${PROJECT} (stack "${stack}"): ${count} problem${count === 1 ? "" : "s"}; nothing was deployed. Fix ${count === 1 ? "it" : "them"} in Pulumi.${stack}.yaml:`,
-        problems,
-    );
-
-    return {
-        stack,
-        azureEnvironment: azureEnvironment as AzureEnvironment,
-        cluster: {
-            tenantId: clusterTenantId,
-            subscriptionId: clusterSubscriptionId,
-            resourceGroupName,
-            clusterName,
-            credentials: clusterCredentials,
-        },
-        registry: { tenantId: registryTenantId, registries, role: role as RegistryRole, credentials: registryCredentials },
-        applicationName,
-        applicationOwners: owners as string[],
-        secretLifetimeDays,
-        secretRenewBeforeDays,
-        secretWindowAnchor,
-        delivery: deliverySettings(),
-    };
+    })();
 }
 
 function credentials(

@@ -16,7 +16,7 @@ import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
 import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS, registryLoginServer } from "./delivery/dockerConfig";
 import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
 import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
-import { declareGrant, type RegistryTenantProviders } from "./grant";
+import { declareGrant, type Grant, type GrantArgs, type RegistryTenantProviders } from "./grant";
 import {
     checkApplicationName,
     checkAzureEnvironment,
@@ -211,6 +211,83 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
     return { registries, clusterTenantRoles, pullSecret };
 }
 
+/** What a delivery declared. */
+interface Delivered {
+    readonly clusterBinding?: ClusterCredentialBinding;
+    readonly pullSecrets: readonly Secret[];
+    readonly pullSecretRefs: readonly string[];
+}
+
+/** A delivery: checked before the grant is declared, declared after it. */
+interface PlannedDelivery {
+    /** Resolves once the delivery's checks pass; the grant waits for it. Absent when there is nothing to check. */
+    readonly ready?: pulumi.Output<unknown>;
+    /** Declares the delivery, once the grant exists. */
+    deliver(grant: Grant): Delivered;
+}
+
+/**
+ * Plans the delivery the arguments ask for: the cluster's service principal (`cluster`), an image pull secret
+ * (`imagePullSecret`), or none. Each is loaded only when asked for, and starts its checks now.
+ */
+function planDelivery(
+    name: string,
+    args: CrossTenantAcrPullArgs,
+    checked: CheckedArgs,
+    loginServers: readonly string[],
+    component: CrossTenantAcrPull,
+): PlannedDelivery {
+    const nothing: Delivered = { pullSecrets: [], pullSecretRefs: [] };
+    const cluster = args.cluster;
+    if (cluster) {
+        return {
+            ready: clusterServicePrincipalDelivery().checkClusterTakesServicePrincipal(cluster, component),
+            deliver: () => ({ ...nothing, clusterBinding: component.bindCluster(`${name}-cluster-binding`, cluster) }),
+        };
+    }
+    const pullSecret = checked.pullSecret;
+    if (pullSecret) {
+        const module = imagePullSecretDelivery();
+        const targets = module.checkPullSecretTargets(
+            name,
+            pullSecret.delivery,
+            pullSecret.secretName,
+            pullSecret.serviceAccounts,
+            component,
+        );
+        return {
+            ready: targets.ready,
+            deliver: (grant) => {
+                const credentials = { clientId: grant.application.clientId, secret: grant.secret, loginServers };
+                const options = { parent: component, dependsOn: grant.ready };
+                const declared = module.deliverPullSecret(name, pullSecret.delivery, pullSecret.secretName, targets, credentials, options);
+                return { pullSecrets: declared.secrets, pullSecretRefs: declared.refs };
+            },
+        };
+    }
+    return { deliver: () => nothing };
+}
+
+/** The grant's arguments: the component's, checked, with their defaults. */
+function grantArgs(args: CrossTenantAcrPullArgs, checked: CheckedArgs, now: Date, after: pulumi.Output<unknown> | undefined): GrantArgs {
+    return {
+        clusterTenantId: args.clusterTenantId,
+        registryTenantId: args.registryTenantId,
+        registries: checked.registries,
+        role: args.registryRole ?? "AcrPull",
+        applicationName: args.applicationName,
+        applicationOwners: args.applicationOwners ?? [],
+        lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
+        renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
+        clusterTenantRoles: checked.clusterTenantRoles,
+        registryTenantProviders: args.registryTenantProviders,
+        now,
+        initialWindowAnchor: args.initialSecretWindowAnchor === undefined ? undefined : new Date(args.initialSecretWindowAnchor),
+        stackName: args.stackName,
+        after,
+    };
+}
+
 /**
  * Lets an AKS cluster in one Entra tenant pull from container registries in another: the grant, then its delivery.
  *
@@ -262,42 +339,10 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         const environment = args.azureEnvironment ?? "public";
         const loginServers = checked.registries.map((registry) => registryLoginServer(registry.registryName, environment));
 
-        // Check the delivery first: a cluster or a service account it cannot serve stops the run before the grant.
-        const clusterDelivery = args.cluster ? clusterServicePrincipalDelivery() : undefined;
-        const secretDelivery = checked.pullSecret ? imagePullSecretDelivery() : undefined;
-        const targets =
-            checked.pullSecret && secretDelivery
-                ? secretDelivery.checkPullSecretTargets(
-                      name,
-                      checked.pullSecret.delivery,
-                      checked.pullSecret.secretName,
-                      checked.pullSecret.serviceAccounts,
-                      this,
-                  )
-                : undefined;
-        const preflight =
-            args.cluster && clusterDelivery ? clusterDelivery.checkClusterTakesServicePrincipal(args.cluster, this) : targets?.ready;
-
-        const grant = declareGrant(
-            name,
-            {
-                clusterTenantId: args.clusterTenantId,
-                registryTenantId: args.registryTenantId,
-                registries: checked.registries,
-                role: args.registryRole ?? "AcrPull",
-                applicationName: args.applicationName,
-                applicationOwners: args.applicationOwners ?? [],
-                lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
-                renewBeforeDays: args.secretRenewBeforeDays ?? DEFAULT_SECRET_RENEW_BEFORE_DAYS,
-                clusterTenantRoles: checked.clusterTenantRoles,
-                registryTenantProviders: args.registryTenantProviders,
-                now,
-                initialWindowAnchor: args.initialSecretWindowAnchor === undefined ? undefined : new Date(args.initialSecretWindowAnchor),
-                stackName: args.stackName,
-                after: preflight,
-            },
-            this,
-        );
+        // The delivery is checked first (a cluster or a service account it cannot serve stops the run before
+        // anything exists), then the grant is declared, then the delivery.
+        const delivery = planDelivery(name, args, checked, loginServers, this);
+        const grant = declareGrant(name, grantArgs(args, checked, now, delivery.ready), this);
 
         this.applicationClientId = grant.application.clientId;
         this.applicationObjectId = grant.application.objectId;
@@ -322,26 +367,11 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
             secret: grant.secret,
         };
 
-        // Then deliver.
-        if (args.cluster) {
-            this.clusterBinding = this.bindCluster(`${name}-cluster-binding`, args.cluster);
-        }
-        this.previousClusterClientId = this.clusterBinding ? this.clusterBinding.previousClientId : pulumi.output("");
-        if (checked.pullSecret && secretDelivery && targets) {
-            const delivered = secretDelivery.deliverPullSecret(
-                name,
-                checked.pullSecret.delivery,
-                checked.pullSecret.secretName,
-                targets,
-                { clientId: grant.application.clientId, secret: grant.secret, loginServers },
-                { parent: this, dependsOn: grant.ready },
-            );
-            this.pullSecretResources = delivered.secrets;
-            this.pullSecrets = pulumi.output([...delivered.refs]);
-        } else {
-            this.pullSecretResources = [];
-            this.pullSecrets = pulumi.output([]);
-        }
+        const delivered = delivery.deliver(grant);
+        this.clusterBinding = delivered.clusterBinding;
+        this.previousClusterClientId = delivered.clusterBinding ? delivered.clusterBinding.previousClientId : pulumi.output("");
+        this.pullSecretResources = delivered.pullSecrets;
+        this.pullSecrets = pulumi.output([...delivered.pullSecretRefs]);
 
         this.registerOutputs({
             applicationClientId: this.applicationClientId,
