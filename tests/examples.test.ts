@@ -64,6 +64,18 @@ describe("packed library", function () {
         assert.deepEqual(result, { component: "function", reset: "function", sdk: false, kubernetes: false });
     });
 
+    it("ships the binding's runtime as the compiled JavaScript next to it", () => {
+        const script = `const { shippedRuntime } = require(require("node:path").join(require("node:path").dirname(require.resolve("aks-acr-cross-tenant")), "reset", "runtimeSource.js")); process.stdout.write(JSON.stringify(shippedRuntime().map((m) => [m.name, m.typescript, m.source.length > 0])));`;
+        const result = JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd: scratch, encoding: "utf8" })) as unknown;
+        assert.deepEqual(result, [
+            ["clouds", false, true],
+            ["clusterIdentity", false, true],
+            ["bindingState", false, true],
+            ["resetClusterServicePrincipal", false, true],
+            ["bindingProvider", false, true],
+        ]);
+    });
+
     for (const example of ["existing-cluster", "owned-cluster", "managed-identity-cluster"]) {
         it(`type-checks examples/${example} against the packed package`, () => {
             const dir = path.join(scratch, example);
