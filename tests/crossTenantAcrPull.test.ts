@@ -535,6 +535,11 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
             ["pull-apps-namespace", ...component.readyForCluster.map(nameOf)].sort(),
         );
         assert.equal(secretOptions.deleteBeforeReplace, undefined);
+        // The Secret's data depends on the password, so a renewal updates it before the engine deletes the old
+        // password at the end of the update. `resources()` is the SDK's internal record of an output's dependencies.
+        const data = captured.get("pull-apps-pull-secret")?.props.data as Record<string, pulumi.Output<string>>;
+        const dependencies = await (data[".dockerconfigjson"] as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
+        assert.ok([...dependencies].map(nameOf).includes("pull-secret"), "the pull secret's data does not depend on the password");
         // The namespaces and service accounts were read through the cluster's provider.
         const reads = mocks.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
         assert.deepEqual(reads.map((r) => [r.type, r.id, mocks.providerOf(r)?.name]).sort(), [
