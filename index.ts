@@ -4,7 +4,7 @@
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
-import type * as KubernetesProviderModule from "./components/delivery/kubernetesProvider";
+import { clusterKubernetesProvider } from "./components/delivery/kubernetesProvider";
 
 // Validation throws before any provider or resource is declared, so bad config deploys nothing.
 const settings = loadStackSettings();
@@ -43,9 +43,6 @@ function delivery(): Pick<CrossTenantAcrPullArgs, "cluster" | "imagePullSecret" 
                 },
             };
         case "imagePullSecret": {
-            // Loaded for this delivery only: the other stacks never load @pulumi/kubernetes.
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { clusterKubernetesProvider } = require("./components/delivery/kubernetesProvider") as typeof KubernetesProviderModule;
             const provider = clusterKubernetesProvider("cluster-kubernetes", {
                 ...target,
                 kubeconfig: settings.delivery.kubeconfig,

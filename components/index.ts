@@ -21,6 +21,7 @@ export {
     registryLoginServer,
 } from "./delivery/dockerConfig";
 export type { DockerAuth, DockerConfig } from "./delivery/dockerConfig";
+export { clusterKubernetesProvider } from "./delivery/kubernetesProvider";
 export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";
 export type { SecretSchedule, SecretScheduleInput } from "./secretSchedule";
@@ -43,18 +44,3 @@ export type {
 } from "./reset/resetClusterServicePrincipal";
 export { secretHealth } from "./secretHealth";
 export type { DeployedSecretDates, SecretHealth } from "./secretHealth";
-
-import type * as KubernetesProviderModule from "./delivery/kubernetesProvider";
-
-/**
- * Declares an explicit Kubernetes provider for one AKS cluster with the settings the image pull secret delivery
- * needs (see `delivery/kubernetesProvider.ts`). Loads `@pulumi/kubernetes` on first call only, so stacks that do not
- * use that delivery never load it.
- */
-export function clusterKubernetesProvider(
-    ...args: Parameters<typeof KubernetesProviderModule.clusterKubernetesProvider>
-): ReturnType<typeof KubernetesProviderModule.clusterKubernetesProvider> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const module = require("./delivery/kubernetesProvider") as typeof KubernetesProviderModule;
-    return module.clusterKubernetesProvider(...args);
-}

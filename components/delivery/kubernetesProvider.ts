@@ -4,11 +4,15 @@
  *
  * Every setting the provider would otherwise take from a `PULUMI_K8S_*` environment variable and that changes what
  * happens to the cluster is pinned here as well.
+ *
+ * The SDKs are required inside the functions, so importing this module (the library entry does) loads neither
+ * `@pulumi/kubernetes` nor the AKS functions until a stack asks for a provider.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { listManagedClusterUserCredentialsOutput } from "@pulumi/azure-native/containerservice";
+import type * as ContainerService from "@pulumi/azure-native/containerservice";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
-import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import type * as KubernetesProviderModule from "@pulumi/kubernetes/provider";
+import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 
 export interface ClusterKubernetesProviderArgs {
     /** Subscription of the AKS cluster. */
@@ -43,6 +47,8 @@ export function clusterUserKubeconfig(
     azureNative: AzureNativeProvider,
     parent?: pulumi.Resource,
 ): pulumi.Output<string> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { listManagedClusterUserCredentialsOutput } = require("@pulumi/azure-native/containerservice") as typeof ContainerService;
     const credentials = listManagedClusterUserCredentialsOutput(
         { resourceGroupName: args.resourceGroupName, resourceName: args.clusterName, format: "exec" },
         { provider: azureNative, parent },
@@ -80,7 +86,9 @@ export function clusterKubernetesProvider(
     } else {
         throw new Error(`clusterKubernetesProvider "${name}" needs either kubeconfig or the cluster tenant's azure-native provider`);
     }
-    return new KubernetesProvider(
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Provider } = require("@pulumi/kubernetes/provider") as typeof KubernetesProviderModule;
+    return new Provider(
         name,
         {
             kubeconfig,
