@@ -260,7 +260,7 @@ function planDelivery(
             deliver: (grant) => {
                 const credentials = { clientId: grant.application.clientId, secret: grant.secret, loginServers };
                 const options = { parent: component, dependsOn: grant.ready };
-                const declared = module.deliverPullSecret(name, pullSecret.delivery, pullSecret.secretName, targets, credentials, options);
+                const declared = module.deliverPullSecret(name, targets, credentials, options);
                 return { pullSecrets: declared.secrets, pullSecretRefs: declared.refs };
             },
         };

@@ -48,19 +48,26 @@ export interface PullCredentials {
     readonly loginServers: readonly string[];
 }
 
-/** The checked targets: one read per namespace and per service account. */
+/** One namespace to deliver to, as read: the namespace and each of its service accounts. */
+interface NamespaceTarget {
+    readonly read: Namespace;
+    /** Keyed by service account name. */
+    readonly serviceAccounts: ReadonlyMap<string, ServiceAccount>;
+}
+
+/** The checked targets of one delivery: where the Secret goes, under which name, through which provider. */
 export interface PullSecretTargets {
     /** Resolves once every namespace and service account exists and none would lose entries. */
     readonly ready: pulumi.Output<void>;
-    readonly namespaces: ReadonlyMap<string, Namespace>;
-    /** Keyed `namespace/serviceAccount`. */
-    readonly serviceAccounts: ReadonlyMap<string, ServiceAccount>;
+    readonly provider: KubernetesProvider;
+    readonly secretName: string;
+    /** Keyed by namespace name. */
+    readonly namespaces: ReadonlyMap<string, NamespaceTarget>;
 }
 
 /** What a delivery declared. */
 export interface PullSecretDelivered {
     readonly secrets: readonly Secret[];
-    readonly patches: readonly ServiceAccountPatch[];
     /** `namespace/name` of every Secret. */
     readonly refs: readonly string[];
 }
@@ -102,27 +109,24 @@ export function checkPullSecretTargets(
     const provider = delivery.provider;
     // Objects this stack creates are read only once they exist: their ids stay unknown in a preview that creates them.
     const after = pulumi.all((delivery.dependsOn ?? []).map((resource) => resource.id));
-    const namespaces = new Map<string, Namespace>();
-    const serviceAccounts = new Map<string, ServiceAccount>();
-    const checks: pulumi.Output<void>[] = [];
+    const namespaces = new Map<string, NamespaceTarget>();
+    const checks: pulumi.Output<unknown>[] = [];
     for (const namespace of delivery.namespaces) {
-        namespaces.set(
-            namespace,
-            Namespace.get(
-                `${name}-${namespace}-namespace`,
-                after.apply(() => namespace),
-                { parent, provider },
-            ),
+        const read = Namespace.get(
+            `${name}-${namespace}-namespace`,
+            after.apply(() => namespace),
+            { parent, provider },
         );
+        const serviceAccounts = new Map<string, ServiceAccount>();
         for (const account of serviceAccountNames) {
-            const read = ServiceAccount.get(
+            const accountRead = ServiceAccount.get(
                 `${name}-${namespace}-${account}-service-account`,
                 after.apply(() => `${namespace}/${account}`),
                 { parent, provider },
             );
-            serviceAccounts.set(`${namespace}/${account}`, read);
+            serviceAccounts.set(account, accountRead);
             checks.push(
-                read.imagePullSecrets.apply((live) => {
+                accountRead.imagePullSecrets.apply((live) => {
                     const others = entriesAtRisk(live, secretName);
                     if (others !== undefined) {
                         // A diagnostic of its own; the thrown error reaches the engine wrapped in property names.
@@ -133,9 +137,10 @@ export function checkPullSecretTargets(
                 }),
             );
         }
+        namespaces.set(namespace, { read, serviceAccounts });
+        checks.push(read.id);
     }
-    const namespaceIds: pulumi.Output<unknown>[] = [...namespaces.values()].map((read) => read.id);
-    return { ready: pulumi.all([...checks, ...namespaceIds]).apply(() => undefined), namespaces, serviceAccounts };
+    return { ready: pulumi.all(checks).apply(() => undefined), provider, secretName, namespaces };
 }
 
 /**
@@ -144,21 +149,18 @@ export function checkPullSecretTargets(
  */
 export function deliverPullSecret(
     name: string,
-    delivery: ImagePullSecretDelivery,
-    secretName: string,
     targets: PullSecretTargets,
     credentials: PullCredentials,
     opts: { readonly parent: pulumi.Resource; readonly dependsOn: readonly pulumi.Resource[] },
 ): PullSecretDelivered {
-    const provider = delivery.provider;
+    const { provider, secretName } = targets;
     const document = pulumi
         .all([credentials.clientId, credentials.secret])
         .apply(([clientId, secret]) =>
             Buffer.from(dockerConfigJson(credentials.loginServers, clientId, secret), "utf8").toString("base64"),
         );
     const secrets: Secret[] = [];
-    const patches: ServiceAccountPatch[] = [];
-    for (const [namespace, namespaceRead] of targets.namespaces) {
+    for (const [namespace, target] of targets.namespaces) {
         const secret = new Secret(
             `${name}-${namespace}-pull-secret`,
             {
@@ -171,25 +173,21 @@ export function deliverPullSecret(
                 type: "kubernetes.io/dockerconfigjson",
                 data: { ".dockerconfigjson": pulumi.secret(document) },
             },
-            { parent: opts.parent, provider, dependsOn: [...opts.dependsOn, namespaceRead] },
+            { parent: opts.parent, provider, dependsOn: [...opts.dependsOn, target.read] },
         );
         secrets.push(secret);
-        for (const [key, read] of targets.serviceAccounts) {
-            const [accountNamespace, account] = key.split("/");
-            if (accountNamespace !== namespace) continue;
-            patches.push(
-                new ServiceAccountPatch(
-                    `${name}-${namespace}-${account}-image-pull-secret`,
-                    {
-                        metadata: { name: account, namespace },
-                        // Waits for the check of every target, so no list is touched while another would be at risk.
-                        imagePullSecrets: targets.ready.apply(() => [{ name: secretName }]),
-                    },
-                    // After the Secret: a pod never references a pull secret that does not exist yet.
-                    { parent: opts.parent, provider, dependsOn: [secret, read] },
-                ),
+        for (const [account, accountRead] of target.serviceAccounts) {
+            new ServiceAccountPatch(
+                `${name}-${namespace}-${account}-image-pull-secret`,
+                {
+                    metadata: { name: account, namespace },
+                    // Waits for the check of every target, so no list is touched while another would be at risk.
+                    imagePullSecrets: targets.ready.apply(() => [{ name: secretName }]),
+                },
+                // After the Secret: a pod never references a pull secret that does not exist yet.
+                { parent: opts.parent, provider, dependsOn: [secret, accountRead] },
             );
         }
     }
-    return { secrets, patches, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
+    return { secrets, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
 }
