@@ -4,11 +4,13 @@
  * the sign-in they use.
  *
  * This module runs inside Pulumi's dynamic provider host, where it is shipped as its own source text with the
- * other runtime modules (see `runtimeSource.ts`): it may import only those, packages and Node built-ins. Credentials and the secret reach it as (secret) inputs only.
+ * other runtime modules (see `runtimeSource.ts`): it may import only those, packages and Node built-ins.
+ * Credentials and the secret reach it as (secret) inputs only.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { TokenCredential } from "@azure/core-auth";
 import { bindingDiff, needsReset, type BindingState } from "./bindingState";
+import { ARM_ENDPOINTS, LOGIN_HOSTS } from "./clouds";
 import * as reset from "./resetClusterServicePrincipal";
 
 export type { BindingDeletePolicy, BindingState } from "./bindingState";
@@ -29,7 +31,7 @@ async function credentialFor(state: BindingState): Promise<TokenCredential> {
     // Instance discovery asks the public cloud whether the authority is valid, and it knows no private cloud's.
     const authority =
         state.authorityHost === undefined
-            ? { authorityHost: reset.LOGIN_HOSTS[state.azureEnvironment] }
+            ? { authorityHost: LOGIN_HOSTS[state.azureEnvironment] }
             : { authorityHost: state.authorityHost, disableInstanceDiscovery: true };
     if (state.signInClientId && state.signInClientSecret) {
         return new identity.ClientSecretCredential(state.tenantId, state.signInClientId, state.signInClientSecret, authority);
@@ -78,7 +80,7 @@ async function ciOidcToken(): Promise<string> {
 
 async function connectionFor(state: BindingState): Promise<reset.ArmConnection> {
     return {
-        endpoint: state.armEndpoint ?? reset.ARM_ENDPOINTS[state.azureEnvironment],
+        endpoint: state.armEndpoint ?? ARM_ENDPOINTS[state.azureEnvironment],
         credential: await credentialFor(state),
         // Named when AKS never finds the principal, so the message points at the tenant to check.
         tenantId: state.tenantId,

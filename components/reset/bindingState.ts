@@ -54,7 +54,7 @@ export function needsReset(olds: BindingState, news: BindingState): boolean {
 /**
  * The plan for going from `olds` to `news`: a different cluster is a different binding (replaced, the new one
  * created first), new credentials or drift mean a reset (an update), other settings an update that calls nothing.
- * One self-contained function: Pulumi serializes it into the state on every run.
+ * Pulumi serializes it (and `needsReset`) into the state on every run, so it keeps its key lists to itself.
  */
 export function bindingDiff(
     olds: BindingState,
@@ -79,9 +79,5 @@ export function bindingDiff(
     ] as const;
     const replaces = targetKeys.filter((key) => String(olds[key]).toLowerCase() !== String(news[key]).toLowerCase());
     const settingsChanged = settingKeys.some((key) => olds[key] !== news[key]);
-    const reset =
-        olds.clientId !== news.clientId ||
-        olds.secret !== news.secret ||
-        (olds.clusterClientId !== undefined && olds.clusterClientId !== news.clientId);
-    return { changes: replaces.length > 0 || reset || settingsChanged, replaces, deleteBeforeReplace: false };
+    return { changes: replaces.length > 0 || needsReset(olds, news) || settingsChanged, replaces, deleteBeforeReplace: false };
 }

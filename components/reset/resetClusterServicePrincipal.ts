@@ -14,11 +14,10 @@
 import type { TokenCredential } from "@azure/core-auth";
 // Type-only: the SDK itself is loaded on first use so that program start-up does not pay for it.
 import type { ContainerServiceClient, ManagedCluster } from "@azure/arm-containerservice";
-import { ARM_ENDPOINTS, LOGIN_HOSTS } from "./clouds";
-import { clusterIdentity, type ClusterIdentity, type ClusterIdentityFields } from "./clusterIdentity";
+import { ARM_ENDPOINTS } from "./clouds";
+import { clusterIdentity, type ClusterIdentity } from "./clusterIdentity";
 
-export { ARM_ENDPOINTS, LOGIN_HOSTS, clusterIdentity };
-export type { ClusterIdentity, ClusterIdentityFields };
+export { ARM_ENDPOINTS };
 
 /** The AKS cluster to act on. */
 export interface ClusterTarget {
