@@ -541,18 +541,18 @@ interface HostRun {
 function hostCommand(run: HostRun, resultFile: string): { cwd: string; args: string[]; env: Record<string, string> } {
     const cwd = run.target === "program" ? ROOT : run.flatDir;
     // The program as it ships: Pulumi.yaml's runtime options (tsconfig, Node arguments); the flat program never.
-    const shipped = run.checking === "as-shipped" && run.target === "program";
+    const shipped = run.checking === "as-shipped" && run.target === "program" ? projectRuntime() : undefined;
     const env: Record<string, string> = {
         PULUMI_NODEJS_TYPESCRIPT: "true",
         PULUMI_CONFIG: JSON.stringify(stackConfig(run.registries)),
         PULUMI_CONFIG_SECRET_KEYS: "[]",
         TS_NODE_CACHE_DIRECTORY: run.cacheDir,
         ...(run.checking === "transpile-only" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } : {}),
-        ...(shipped ? projectRuntime().env : {}),
+        ...shipped?.env,
         [PRELOAD_ENV]: JSON.stringify({ resultFile } satisfies PreloadSettings),
     };
     const args = [
-        ...(shipped ? projectRuntime().nodeArgs : []),
+        ...(shipped?.nodeArgs ?? []),
         ...(run.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", run.cpuProfileDir]),
         "--require",
         __filename,
