@@ -53,6 +53,20 @@ build() {
     touch "$tmp/.complete"
     rm -rf "$out"
     mv "$tmp" "$out"
+    prune "$out"
+}
+
+# prune DIR: removes the other cache entries of DIR's part (older keys), so the cache holds one build of each.
+prune() {
+    local keep="$1" prefix
+    prefix="$(basename "$1")"
+    prefix="${prefix%%-*}"
+    for stale in "$cache/$prefix"-*; do
+        case "$stale" in
+            "$keep" | "$keep".*) ;;
+            *) [ -d "$stale" ] && rm -rf "$stale" ;;
+        esac
+    done
 }
 
 # The API server and controller manager report this version; the Kubernetes provider parses it, and a server that
@@ -103,6 +117,7 @@ if [ ! -e "$engine_dir/.complete" ]; then
     touch "$engine_dir.tmp/.complete"
     rm -rf "$engine_dir"
     mv "$engine_dir.tmp" "$engine_dir"
+    prune "$engine_dir"
 fi
 
 # The provider's main embeds the committed schema files of the module it builds from.
