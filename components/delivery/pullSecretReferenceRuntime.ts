@@ -1,0 +1,195 @@
+/**
+ * Sends what `pullSecretReference.ts` plans, with the official Kubernetes client (`@kubernetes/client-node`), which
+ * this module loads only when a client is made: never at program start-up.
+ *
+ * Every write is a guarded RFC 6902 JSON Patch. When the guard fails (422: the list changed since it was read; 409:
+ * the object did), the service account is read again and the write planned again, a bounded number of times. The
+ * kubeconfig only ever reaches `KubeConfig.loadFromString`; no message here carries it.
+ */
+import type { CoreV1Api } from "@kubernetes/client-node";
+import { applyOwnedMessage, applyOwners, planAdd, planRemove, type ServiceAccountView } from "./pullSecretReference";
+
+/** Which entry, where. */
+export interface ReferenceTarget {
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly secretName: string;
+}
+
+export interface ReferenceWriteOptions {
+    /** Reads and guarded writes before giving up on a list that keeps changing. Default 8. */
+    readonly maxAttempts?: number;
+    /** Send the write as a server-side dry run (previews): the API server checks it and stores nothing. */
+    readonly dryRun?: boolean;
+    /** Field manager recorded for the write (a plain update). Default `aks-acr-cross-tenant`. */
+    readonly fieldManager?: string;
+    /** Server-side-apply managers that may own the list without stopping us (a stack's own former patch). */
+    readonly ignoreApplyOwner?: (manager: string) => boolean;
+}
+
+export type PullSecretReferenceErrorCode = "ServiceAccountNotFound" | "ApplyOwned" | "Contended" | "Forbidden" | "RequestFailed";
+
+/** A failure naming the service account and what to do; never a credential. */
+export class PullSecretReferenceError extends Error {
+    constructor(
+        readonly code: PullSecretReferenceErrorCode,
+        message: string,
+        readonly statusCode?: number,
+    ) {
+        super(message);
+        this.name = "PullSecretReferenceError";
+    }
+}
+
+/** A CoreV1 client for the cluster the kubeconfig names (its current context), not the ambient one. */
+export function coreV1Api(kubeconfig: string): CoreV1Api {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const config = new k8s.KubeConfig();
+    config.loadFromString(kubeconfig);
+    return config.makeApiClient(k8s.CoreV1Api);
+}
+
+/** The HTTP status of a client error, or undefined for anything else. */
+function statusOf(error: unknown): number | undefined {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === "number" ? code : undefined;
+}
+
+/** The API server's own reason (its Status message), which names the user and verb of a refusal. */
+function reasonOf(error: unknown): string {
+    const body = (error as { body?: unknown } | null)?.body;
+    if (typeof body === "string") {
+        try {
+            const parsed = JSON.parse(body) as { message?: string };
+            if (parsed.message) return parsed.message;
+        } catch {
+            return body.slice(0, 500);
+        }
+    }
+    if (typeof body === "object" && body !== null && typeof (body as { message?: unknown }).message === "string") {
+        return (body as { message: string }).message;
+    }
+    return error instanceof Error ? error.message : String(error);
+}
+
+function describe(target: ReferenceTarget): string {
+    return `service account ${target.namespace}/${target.serviceAccount}`;
+}
+
+function failure(target: ReferenceTarget, action: string, error: unknown): PullSecretReferenceError {
+    const status = statusOf(error);
+    const reason = reasonOf(error);
+    if (status === 403) {
+        return new PullSecretReferenceError("Forbidden", `Cannot ${action} ${describe(target)}: ${reason}`, status);
+    }
+    return new PullSecretReferenceError("RequestFailed", `Cannot ${action} ${describe(target)} (HTTP ${status ?? "?"}): ${reason}`, status);
+}
+
+/** Reads the service account; undefined when it does not exist. */
+export async function readServiceAccount(api: CoreV1Api, target: ReferenceTarget): Promise<ServiceAccountView | undefined> {
+    try {
+        return await api.readNamespacedServiceAccount({ name: target.serviceAccount, namespace: target.namespace });
+    } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw failure(target, "read", error);
+    }
+}
+
+/** Stops when another server-side-apply manager owns the list (see `applyOwnedMessage`). */
+export function assertShareable(live: ServiceAccountView, target: ReferenceTarget, options: ReferenceWriteOptions = {}): void {
+    const owners = applyOwners(live, options.ignoreApplyOwner);
+    if (owners.length > 0) {
+        throw new PullSecretReferenceError(
+            "ApplyOwned",
+            applyOwnedMessage(target.namespace, target.serviceAccount, target.secretName, owners),
+        );
+    }
+}
+
+/** A retry after a lost race: short, growing and jittered, so two writers do not collide in step. */
+function pause(attempt: number): Promise<void> {
+    const ms = Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random());
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Outcome of `addReference`. */
+export interface AddResult {
+    /** True when this call added the entry; false when it was already listed (adopted: never removed by us). */
+    readonly added: boolean;
+}
+
+/**
+ * Adds `{name: secretName}` to the service account's list, keeping every other entry; adopts an entry already
+ * there. Fails naming the service account when it does not exist, when server-side apply owns its list, or when the
+ * list keeps changing under us.
+ */
+export async function addReference(api: CoreV1Api, target: ReferenceTarget, options: ReferenceWriteOptions = {}): Promise<AddResult> {
+    const attempts = options.maxAttempts ?? 8;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        const live = await readServiceAccount(api, target);
+        if (live === undefined) {
+            throw new PullSecretReferenceError(
+                "ServiceAccountNotFound",
+                `${describe(target)} does not exist; create it (or leave it out of pullSecretServiceAccounts) and run again.`,
+                404,
+            );
+        }
+        assertShareable(live, target, options);
+        const plan = planAdd(live, target.secretName);
+        if (plan.kind === "present") {
+            return { added: false };
+        }
+        try {
+            await api.patchNamespacedServiceAccount({
+                name: target.serviceAccount,
+                namespace: target.namespace,
+                body: plan.operations,
+                fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
+                dryRun: options.dryRun ? "All" : undefined,
+            });
+            return { added: true };
+        } catch (error) {
+            const status = statusOf(error);
+            if (status !== 422 && status !== 409) throw failure(target, "add the image pull secret to", error);
+            await pause(attempt);
+        }
+    }
+    throw new PullSecretReferenceError(
+        "Contended",
+        `The imagePullSecrets of ${describe(target)} changed on each of ${attempts} attempts to add "${target.secretName}"; another writer keeps rewriting it. Nothing was lost; run again.`,
+    );
+}
+
+/**
+ * Removes our entry and nothing else. An entry or a service account already gone counts as done; an entry that
+ * moved is found again.
+ */
+export async function removeReference(api: CoreV1Api, target: ReferenceTarget, options: ReferenceWriteOptions = {}): Promise<void> {
+    const attempts = options.maxAttempts ?? 8;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+        const live = await readServiceAccount(api, target);
+        if (live === undefined) return;
+        const plan = planRemove(live, target.secretName);
+        if (plan.kind === "absent") return;
+        try {
+            await api.patchNamespacedServiceAccount({
+                name: target.serviceAccount,
+                namespace: target.namespace,
+                body: plan.operations,
+                fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
+                dryRun: options.dryRun ? "All" : undefined,
+            });
+            return;
+        } catch (error) {
+            const status = statusOf(error);
+            if (status === 404) return;
+            if (status !== 422 && status !== 409) throw failure(target, "remove the image pull secret from", error);
+            await pause(attempt);
+        }
+    }
+    throw new PullSecretReferenceError(
+        "Contended",
+        `The imagePullSecrets of ${describe(target)} changed on each of ${attempts} attempts to remove "${target.secretName}"; another writer keeps rewriting it. Run again.`,
+    );
+}
