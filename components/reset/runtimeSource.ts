@@ -1,5 +1,6 @@
 /**
- * Ships the cluster binding's runtime as source text instead of letting Pulumi's closure serializer walk it.
+ * Ships a dynamic provider's runtime (the cluster binding's, the pull secret reference's) as source text instead of
+ * letting Pulumi's closure serializer walk it.
  *
  * Pulumi serializes a dynamic provider into the state on every run, walking every function the provider's methods
  * reach, one inspector round trip and one parse at a time: for the reset's fifty functions that was most of the
@@ -11,7 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The modules the binding runs, in load order: each may require the ones before it. */
+/** The modules the binding runs, in load order: each may require the ones before it (the default of `shippedRuntime`). */
 export const RUNTIME_MODULES = ["clouds", "clusterIdentity", "bindingState", "resetClusterServicePrincipal", "bindingProvider"] as const;
 
 /** One runtime module as the provider host receives it. */
@@ -27,8 +28,12 @@ export interface ShippedModule {
  * TypeScript when the program runs from its sources. Reading is cheap; transpiling is left to the provider host,
  * which needs it only when the binding changes something.
  */
-export function shippedRuntime(directory: string = __dirname, typescript: boolean = __filename.endsWith(".ts")): ShippedModule[] {
-    return RUNTIME_MODULES.map((name) => {
+export function shippedRuntime(
+    directory: string = __dirname,
+    typescript: boolean = __filename.endsWith(".ts"),
+    modules: readonly string[] = RUNTIME_MODULES,
+): ShippedModule[] {
+    return modules.map((name) => {
         const text = fs.readFileSync(path.join(directory, `${name}.${typescript ? "ts" : "js"}`), "utf8");
         // A source map comment would point the host at a file that is not there.
         return { name, typescript, source: text.replace(/^\/\/# sourceMappingURL=.*$/m, "") };
