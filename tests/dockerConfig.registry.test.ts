@@ -9,11 +9,11 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { dockerConfigJson, registryLoginServer } from "../components/delivery/dockerConfig";
 import { loadTlsFixture } from "./fakeArm";
+import { freePort } from "./freePort";
 
 /** Each binary the test runs, and the Debian package that ships it. */
 const TOOLS = [
@@ -65,21 +65,6 @@ function run(binary: string, args: readonly string[], env: NodeJS.ProcessEnv): P
             } else {
                 reject(new Error(`${binary} ${args.join(" ")} did not run to an exit code: ${error.message}\n${stderr}`));
             }
-        });
-    });
-}
-
-/** distribution cannot listen on port 0 and report the port back, so take one the kernel calls free right now. */
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            server.close(() => {
-                if (address !== null && typeof address === "object") resolve(address.port);
-                else reject(new Error(`unexpected listen address ${String(address)}`));
-            });
         });
     });
 }

@@ -7,7 +7,14 @@
  * kubeconfig only ever reaches `KubeConfig.loadFromString`; no message here carries it.
  */
 import type { CoreV1Api } from "@kubernetes/client-node";
-import { applyOwnedMessage, applyOwners, planAdd, planRemove, type ServiceAccountView } from "./pullSecretReference";
+import {
+    applyOwnedMessage,
+    applyOwners,
+    planAdd,
+    planRemove,
+    type JsonPatchOperation,
+    type ServiceAccountView,
+} from "./pullSecretReference";
 
 /** Which entry, where. */
 export interface ReferenceTarget {
@@ -113,6 +120,22 @@ function pause(attempt: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Sends one guarded JSON patch as a plain update (the client's default patch type for this call). */
+async function sendPatch(
+    api: CoreV1Api,
+    target: ReferenceTarget,
+    operations: readonly JsonPatchOperation[],
+    options: ReferenceWriteOptions,
+): Promise<void> {
+    await api.patchNamespacedServiceAccount({
+        name: target.serviceAccount,
+        namespace: target.namespace,
+        body: operations,
+        fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
+        dryRun: options.dryRun ? "All" : undefined,
+    });
+}
+
 /** Outcome of `addReference`. */
 export interface AddResult {
     /** True when this call added the entry; false when it was already listed (adopted: never removed by us). */
@@ -141,13 +164,7 @@ export async function addReference(api: CoreV1Api, target: ReferenceTarget, opti
             return { added: false };
         }
         try {
-            await api.patchNamespacedServiceAccount({
-                name: target.serviceAccount,
-                namespace: target.namespace,
-                body: plan.operations,
-                fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
-                dryRun: options.dryRun ? "All" : undefined,
-            });
+            await sendPatch(api, target, plan.operations, options);
             return { added: true };
         } catch (error) {
             const status = statusOf(error);
@@ -173,13 +190,7 @@ export async function removeReference(api: CoreV1Api, target: ReferenceTarget, o
         const plan = planRemove(live, target.secretName);
         if (plan.kind === "absent") return;
         try {
-            await api.patchNamespacedServiceAccount({
-                name: target.serviceAccount,
-                namespace: target.namespace,
-                body: plan.operations,
-                fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
-                dryRun: options.dryRun ? "All" : undefined,
-            });
+            await sendPatch(api, target, plan.operations, options);
             return;
         } catch (error) {
             const status = statusOf(error);

@@ -9,9 +9,9 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../freePort";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const BUILD_SCRIPT = path.join(REPO_ROOT, "tests", "cluster", "rig", "build.sh");
@@ -65,21 +65,6 @@ export function rigBinaries(): RigBinaries {
         kubernetesVersion: need("KUBERNETES_VERSION"),
     };
     return built;
-}
-
-/** A port the kernel calls free right now (the servers here cannot report one they picked themselves). */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            server.close(() => {
-                if (address !== null && typeof address === "object") resolve(address.port);
-                else reject(new Error(`unexpected listen address ${String(address)}`));
-            });
-        });
-    });
 }
 
 /** An answer of the API server, parsed. */
