@@ -120,8 +120,14 @@ if [ ! -e "$engine_dir/.complete" ]; then
     prune "$engine_dir"
 fi
 
-# The provider's main embeds the committed schema files of the module it builds from.
-provider_module_dir="$(cd "$here/kubernetes" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+# The provider's main embeds the committed schema files of the module it builds from. `go mod download` (not
+# `go list -m`, which prints no directory for a module not yet in the cache) fetches it on a fresh machine.
+provider_module_dir="$(cd "$here/kubernetes" && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+if [ ! -d "$provider_module_dir/cmd/pulumi-resource-kubernetes" ]; then
+    log "could not find pulumi-kubernetes/provider/v4 in the module cache (got '$provider_module_dir')"
+    exit 1
+fi
 for f in schema.json terraform-mapping.json; do
     if ! cmp -s "$provider_module_dir/cmd/pulumi-resource-kubernetes/$f" "$here/kubernetes/cmd/pulumi-resource-kubernetes/$f"; then
         cp "$provider_module_dir/cmd/pulumi-resource-kubernetes/$f" "$here/kubernetes/cmd/pulumi-resource-kubernetes/$f"
