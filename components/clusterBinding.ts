@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AzureEnvironment } from "./azureIds";
 import type { BindingProvider } from "./reset/bindingProvider";
 import { BINDING_DELETE_POLICIES, bindingDiff, type BindingDeletePolicy, type BindingState } from "./reset/bindingState";
-import { loadShippedRuntime, shippedRuntime } from "./reset/runtimeSource";
+import { lazyRuntimeExport, shippedRuntime } from "./reset/runtimeSource";
 import { ValidationError, type Problem } from "./validation";
 
 export { BINDING_DELETE_POLICIES };
@@ -87,16 +87,7 @@ export const BINDING_SECRET_OUTPUTS = ["secret", "restoreSecret", "signInClientS
  * load the shipped runtime once per provider process and delegate to it.
  */
 function shippedBindingProvider(): BindingProvider {
-    const modules = shippedRuntime();
-    // A holder object, not a `let`: the serialized closure keeps the object and sees the assignment.
-    const loaded: { provider?: BindingProvider } = {};
-    const provider = (): BindingProvider => {
-        if (loaded.provider === undefined) {
-            const runtime = loadShippedRuntime(modules).bindingProvider as { bindingProvider: BindingProvider };
-            loaded.provider = runtime.bindingProvider;
-        }
-        return loaded.provider;
-    };
+    const provider = lazyRuntimeExport<BindingProvider>(shippedRuntime(), "bindingProvider", "bindingProvider");
     return {
         diff: (_id, olds, news) => Promise.resolve(bindingDiff(olds, news)),
         create: (inputs) => provider().create(inputs),

@@ -77,10 +77,7 @@ export const pullSecretReferenceProvider: PullSecretReferenceProvider = {
             const target = targetOf(news);
             const live = await runtime.readServiceAccount(api, target);
             if (live === undefined) {
-                failures.push({
-                    property: "serviceAccount",
-                    reason: `service account ${news.namespace}/${news.serviceAccount} does not exist; create it (or leave it out of pullSecretServiceAccounts) and run again.`,
-                });
+                failures.push({ property: "serviceAccount", reason: runtime.notFoundMessage(target) });
             } else {
                 runtime.assertShareable(live, target);
             }

@@ -84,6 +84,11 @@ function describe(target: ReferenceTarget): string {
     return `service account ${target.namespace}/${target.serviceAccount}`;
 }
 
+/** Why a service account that does not exist stops the delivery, and what to do. */
+export function notFoundMessage(target: ReferenceTarget): string {
+    return `${describe(target)} does not exist; create it (or leave it out of pullSecretServiceAccounts) and run again.`;
+}
+
 function failure(target: ReferenceTarget, action: string, error: unknown): PullSecretReferenceError {
     const status = statusOf(error);
     const reason = reasonOf(error);
@@ -152,11 +157,7 @@ export async function addReference(api: CoreV1Api, target: ReferenceTarget, opti
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const live = await readServiceAccount(api, target);
         if (live === undefined) {
-            throw new PullSecretReferenceError(
-                "ServiceAccountNotFound",
-                `${describe(target)} does not exist; create it (or leave it out of pullSecretServiceAccounts) and run again.`,
-                404,
-            );
+            throw new PullSecretReferenceError("ServiceAccountNotFound", notFoundMessage(target), 404);
         }
         assertShareable(live, target, options);
         const plan = planAdd(live, target.secretName);

@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { PullSecretReferenceProvider, PullSecretReferenceState } from "./pullSecretReferenceProvider";
-import { loadShippedRuntime, shippedRuntime } from "../reset/runtimeSource";
+import { lazyRuntimeExport, shippedRuntime } from "../reset/runtimeSource";
 
 /** The modules the provider runs, in load order. */
 export const REFERENCE_RUNTIME_MODULES = ["pullSecretReference", "pullSecretReferenceRuntime", "pullSecretReferenceProvider"] as const;
@@ -26,17 +26,11 @@ export interface ServiceAccountPullSecretArgs {
 }
 
 function shippedProvider(): pulumi.dynamic.ResourceProvider<PullSecretReferenceState, PullSecretReferenceState> {
-    const modules = shippedRuntime(__dirname, __filename.endsWith(".ts"), REFERENCE_RUNTIME_MODULES);
-    const loaded: { provider?: PullSecretReferenceProvider } = {};
-    const provider = (): PullSecretReferenceProvider => {
-        if (loaded.provider === undefined) {
-            const runtime = loadShippedRuntime(modules).pullSecretReferenceProvider as {
-                pullSecretReferenceProvider: PullSecretReferenceProvider;
-            };
-            loaded.provider = runtime.pullSecretReferenceProvider;
-        }
-        return loaded.provider;
-    };
+    const provider = lazyRuntimeExport<PullSecretReferenceProvider>(
+        shippedRuntime(__dirname, __filename.endsWith(".ts"), REFERENCE_RUNTIME_MODULES),
+        "pullSecretReferenceProvider",
+        "pullSecretReferenceProvider",
+    );
     return {
         check: (olds, news) => provider().check(olds, news),
         diff: (id, olds, news) => provider().diff(id, olds, news),

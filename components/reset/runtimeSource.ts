@@ -95,3 +95,20 @@ export function loadShippedRuntime(modules: readonly ShippedModule[]): Record<st
     }
     return loaded;
 }
+
+/**
+ * `exportName` of the shipped module `moduleName`, loaded on the first call and kept for the provider process.
+ * Serialized by value with the provider that calls it, so it, too, uses nothing of this module's scope but
+ * `loadShippedRuntime`.
+ */
+export function lazyRuntimeExport<T>(modules: readonly ShippedModule[], moduleName: string, exportName: string): () => T {
+    // A holder object, not a `let`: the serialized closure keeps the object and sees the assignment.
+    const loaded: { value?: T } = {};
+    return () => {
+        if (loaded.value === undefined) {
+            const exports = loadShippedRuntime(modules)[moduleName] as Record<string, T>;
+            loaded.value = exports[exportName];
+        }
+        return loaded.value;
+    };
+}

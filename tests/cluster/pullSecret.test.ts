@@ -18,7 +18,7 @@ const SECRET_NAME = "acr-cross-tenant-pull";
  * Secrets; patch service accounts), plus what the Kubernetes provider needs to read back what it manages (get on
  * Secrets), bound in each listed namespace only.
  */
-export const DELIVERY_RULES = [
+const DELIVERY_RULES = [
     { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "patch"] },
     { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
@@ -31,9 +31,6 @@ async function createNamespace(api: Api, name: string): Promise<void> {
 /** What a namespace and a service account look like to their owners: everything but server bookkeeping. */
 function ownersView(object: { metadata: Record<string, unknown> } & Record<string, unknown>): unknown {
     const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...metadata } = object.metadata;
-    void _rv;
-    void _mf;
-    void _g;
     return { ...object, metadata };
 }
 
@@ -158,7 +155,6 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                         assert.deepEqual(live.imagePullSecrets, [{ name: SECRET_NAME }], `${path} after up`);
                         // Everything else its owners set is as it was.
                         const { imagePullSecrets: _ours, ...rest } = ownersView(live) as Record<string, unknown>;
-                        void _ours;
                         assert.deepEqual(rest, original.get(path), `${path} changed beyond its imagePullSecrets`);
                     }
                 }

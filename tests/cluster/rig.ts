@@ -181,8 +181,6 @@ export interface Rig {
     readonly server: string;
     /** PEM of the serving certificate's issuer (the API server's self-signed bundle). */
     readonly ca: string;
-    /** The API server's service-account issuer, as an AKS cluster's OIDC issuer URL. */
-    readonly issuer: string;
     /** Client as cluster admin. */
     readonly admin: Api;
     /** Client as `user` (`DELIVERY_USER`, `NOBODY_USER`). */
@@ -381,7 +379,6 @@ export async function startRig(): Promise<Rig> {
             binaries,
             server,
             ca,
-            issuer: server,
             admin,
             api: apiFor,
             kubeconfig,
