@@ -78,7 +78,7 @@ export const pullSecretReferenceProvider: PullSecretReferenceProvider = {
             const live = await runtime.readServiceAccount(api, target);
             if (live === undefined) {
                 failures.push({ property: "serviceAccount", reason: runtime.notFoundMessage(target) });
-            } else {
+            } else if (!isListed(live, news.secretName)) {
                 runtime.assertShareable(live, target);
             }
         } catch (error) {
@@ -123,13 +123,8 @@ export const pullSecretReferenceProvider: PullSecretReferenceProvider = {
 
     async update(_id, olds, news) {
         try {
-            const api = runtime.coreV1Api(news.kubeconfig);
-            const live = await runtime.readServiceAccount(api, targetOf(news));
-            if (live !== undefined && isListed(live, news.secretName)) {
-                return { outs: { ...news, added: olds.added ?? false, listed: true } };
-            }
-            // Someone removed it: add it again, and this time it is ours.
-            const result = await runtime.addReference(api, targetOf(news));
+            // Still listed: adopted as before. Removed by someone: added again, and this time it is ours.
+            const result = await runtime.addReference(runtime.coreV1Api(news.kubeconfig), targetOf(news));
             return { outs: { ...news, added: result.added || (olds.added ?? false), listed: true } };
         } catch (error) {
             throw engineError(error, news.kubeconfig);

@@ -149,8 +149,8 @@ export interface AddResult {
 
 /**
  * Adds `{name: secretName}` to the service account's list, keeping every other entry; adopts an entry already
- * there. Fails naming the service account when it does not exist, when server-side apply owns its list, or when the
- * list keeps changing under us.
+ * there, whoever owns the list. Fails naming the service account when it does not exist, when server-side apply
+ * owns a list that lacks our entry, or when the list keeps changing under us.
  */
 export async function addReference(api: CoreV1Api, target: ReferenceTarget, options: ReferenceWriteOptions = {}): Promise<AddResult> {
     const attempts = options.maxAttempts ?? 8;
@@ -159,11 +159,12 @@ export async function addReference(api: CoreV1Api, target: ReferenceTarget, opti
         if (live === undefined) {
             throw new PullSecretReferenceError("ServiceAccountNotFound", notFoundMessage(target), 404);
         }
-        assertShareable(live, target, options);
         const plan = planAdd(live, target.secretName);
         if (plan.kind === "present") {
+            // Listed already, even in a list another tool applies (the way out the refusal names): nothing to write.
             return { added: false };
         }
+        assertShareable(live, target, options);
         try {
             await sendPatch(api, target, plan.operations, options);
             return { added: true };

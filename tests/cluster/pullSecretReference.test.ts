@@ -150,6 +150,24 @@ describe("one entry in a shared imagePullSecrets list, on a real API server", fu
         assert.equal((await live(target)).metadata.resourceVersion, before.metadata.resourceVersion);
     });
 
+    it("a list owned by server-side apply that already names ours (the way out the refusal gives) is adopted, not refused", async () => {
+        const target = await serviceAccount();
+        const applied = await rig.admin.apply(
+            path(target.serviceAccount),
+            {
+                apiVersion: "v1",
+                kind: "ServiceAccount",
+                metadata: { name: target.serviceAccount },
+                imagePullSecrets: [{ name: "gitops" }, { name: OURS }],
+            },
+            "argocd-controller",
+        );
+        assert.equal(applied.status, 200, JSON.stringify(applied.body));
+        const before = await live(target);
+        assert.deepEqual(await addReference(api, target), { added: false });
+        assert.equal((await live(target)).metadata.resourceVersion, before.metadata.resourceVersion);
+    });
+
     it("a missing service account is named", async () => {
         await assert.rejects(addReference(api, { namespace: NAMESPACE, serviceAccount: "missing", secretName: OURS }), (error: Error) => {
             assert.ok(error instanceof PullSecretReferenceError);
