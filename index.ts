@@ -4,7 +4,7 @@
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
-import { clusterKubernetesProvider } from "./components/delivery/kubernetesProvider";
+import { clusterConnection } from "./components/delivery/kubernetesProvider";
 
 // Validation throws before any provider or resource is declared, so bad config deploys nothing.
 const settings = loadStackSettings();
@@ -43,15 +43,16 @@ function delivery(): Pick<CrossTenantAcrPullArgs, "cluster" | "imagePullSecret" 
                 },
             };
         case "imagePullSecret": {
-            const provider = clusterKubernetesProvider("cluster-kubernetes", {
+            const cluster = clusterConnection("cluster-kubernetes", {
                 ...target,
                 kubeconfig: settings.delivery.kubeconfig,
                 azureNative: clusterTenant.azureNative,
             });
             return {
                 imagePullSecret: {
-                    provider,
+                    ...cluster,
                     namespaces: settings.delivery.namespaces,
+                    target: settings.delivery.target,
                     serviceAccounts: settings.delivery.serviceAccounts,
                     secretName: settings.delivery.secretName,
                 },

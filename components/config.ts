@@ -30,7 +30,13 @@ import {
     type ResolvedClusterTenantRole,
 } from "./validation";
 import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./reset/bindingState";
-import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS } from "./delivery/dockerConfig";
+import {
+    DEFAULT_PULL_SECRET_NAME,
+    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
+    PULL_SECRET_TARGETS,
+    PULL_SECRET_TARGET_FORM,
+    type PullSecretTarget,
+} from "./delivery/dockerConfig";
 import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -146,6 +152,12 @@ export const CONFIG_KEYS = {
         default: [],
         form: `a list of namespaces that get the pull secret, each ${DNS1123_LABEL_FORM}`,
     },
+    pullSecretTarget: {
+        type: "string",
+        required: false,
+        default: "serviceAccounts",
+        form: PULL_SECRET_TARGET_FORM,
+    },
     pullSecretServiceAccounts: {
         type: "array",
         required: false,
@@ -208,6 +220,7 @@ const DELIVERY_KEYS: ReadonlyArray<readonly [ConfigKey, CredentialDelivery]> = [
     ["restoreClientSecret", "clusterServicePrincipal"],
     ["resetTimeoutMinutes", "clusterServicePrincipal"],
     ["pullSecretNamespaces", "imagePullSecret"],
+    ["pullSecretTarget", "imagePullSecret"],
     ["pullSecretServiceAccounts", "imagePullSecret"],
     ["pullSecretName", "imagePullSecret"],
     ["kubeconfig", "imagePullSecret"],
@@ -268,6 +281,8 @@ export type DeliverySettings =
     | {
           readonly kind: "imagePullSecret";
           readonly namespaces: readonly string[];
+          /** Where the secret is referenced: the service accounts, or every new pod. */
+          readonly target: PullSecretTarget;
           readonly serviceAccounts: readonly string[];
           readonly secretName: string;
           /** Secret-wrapped; absent means the cluster's user credentials. */
@@ -566,6 +581,17 @@ function parseDelivery(
         delivery === "imagePullSecret",
         problems,
     );
+    const target = text("pullSecretTarget");
+    if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
+        problems.push({ key: "pullSecretTarget", value: show(target), expected: PULL_SECRET_TARGET_FORM });
+    }
+    if (target === "pods" && isSetOffDefault(raw, "pullSecretServiceAccounts")) {
+        problems.push({
+            key: "pullSecretServiceAccounts",
+            value: raw.pullSecretServiceAccounts,
+            expected: "no service accounts with pullSecretTarget pods: every new pod in the namespaces gets the secret; remove the key",
+        });
+    }
     const serviceAccounts = checkKubernetesNames(
         "pullSecretServiceAccounts",
         list("pullSecretServiceAccounts", false),
@@ -590,7 +616,8 @@ function parseDelivery(
                 return {
                     kind: "imagePullSecret",
                     namespaces,
-                    serviceAccounts,
+                    target: target as PullSecretTarget,
+                    serviceAccounts: target === "pods" ? [] : serviceAccounts,
                     secretName,
                     kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
                 };

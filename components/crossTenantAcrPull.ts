@@ -13,7 +13,13 @@ import { adminConsentUrl, isClusterName, isResourceGroupName, type AzureEnvironm
 import type { ClusterCredentialBinding, ClusterCredentialBindingArgs } from "./clusterBinding";
 import type * as ClusterServicePrincipalModule from "./delivery/clusterServicePrincipal";
 import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
-import { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS, registryLoginServer } from "./delivery/dockerConfig";
+import {
+    DEFAULT_PULL_SECRET_NAME,
+    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
+    PULL_SECRET_TARGETS,
+    PULL_SECRET_TARGET_FORM,
+    registryLoginServer,
+} from "./delivery/dockerConfig";
 import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
 import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
 import { declareGrant, type Grant, type GrantArgs, type RegistryTenantProviders } from "./grant";
@@ -138,17 +144,38 @@ interface CheckedPullSecret {
     readonly serviceAccounts: readonly string[];
 }
 
-/** Checks the image pull secret delivery: a provider, namespaces, service accounts and the Secret's name. */
+/**
+ * Checks the image pull secret delivery: a provider and its kubeconfig, namespaces, where the reference goes,
+ * service accounts and the Secret's name.
+ */
 function checkImagePullSecret(key: string, delivery: ImagePullSecretDelivery, problems: Problem[]): CheckedPullSecret {
     if (typeof delivery.provider !== "object" || delivery.provider === null) {
         problems.push({
             key: `${key}.provider`,
             value: undefined,
-            expected: "the cluster's Kubernetes provider (clusterKubernetesProvider)",
+            expected: "the cluster's Kubernetes provider (spread clusterConnection: { ...clusterConnection(...), namespaces })",
+        });
+    }
+    if (delivery.kubeconfig === undefined || delivery.kubeconfig === null || delivery.kubeconfig === "") {
+        problems.push({
+            key: `${key}.kubeconfig`,
+            value: undefined,
+            expected: "the kubeconfig of that provider (clusterConnection returns both)",
         });
     }
     checkKubernetesNames(`${key}.namespaces`, delivery.namespaces ?? [], "label", true, problems);
-    const serviceAccounts = delivery.serviceAccounts ?? DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS;
+    const target = delivery.target ?? "serviceAccounts";
+    if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
+        problems.push({ key: `${key}.target`, value: show(target), expected: PULL_SECRET_TARGET_FORM });
+    }
+    if (target === "pods" && delivery.serviceAccounts !== undefined) {
+        problems.push({
+            key: `${key}.serviceAccounts`,
+            value: show(delivery.serviceAccounts),
+            expected: "no service accounts with target pods: every pod in the namespaces gets the secret",
+        });
+    }
+    const serviceAccounts = target === "pods" ? [] : (delivery.serviceAccounts ?? DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS);
     checkKubernetesNames(`${key}.serviceAccounts`, serviceAccounts, "subdomain", false, problems);
     const secretName = delivery.secretName ?? DEFAULT_PULL_SECRET_NAME;
     checkKubernetesName(`${key}.secretName`, secretName, problems);

@@ -21,7 +21,7 @@ export {
     registryLoginServer,
 } from "./delivery/dockerConfig";
 export type { DockerAuth, DockerConfig } from "./delivery/dockerConfig";
-export { clusterKubernetesProvider } from "./delivery/kubernetesProvider";
+export { clusterConnection, clusterKubernetesProvider, type ClusterConnection } from "./delivery/kubernetesProvider";
 export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";
 export type { SecretSchedule, SecretScheduleInput } from "./secretSchedule";

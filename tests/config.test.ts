@@ -254,6 +254,7 @@ describe("stack config", () => {
         assert.deepEqual(minimal, {
             kind: "imagePullSecret",
             namespaces: ["apps", "jobs"],
+            target: "serviceAccounts",
             serviceAccounts: ["default"],
             secretName: "acr-cross-tenant-pull",
             kubeconfig: undefined,
@@ -281,6 +282,42 @@ describe("stack config", () => {
             plainSecret,
         ).delivery;
         assert.equal(withDefaults.kind, "clusterServicePrincipal");
+        const pods = parseStackConfig(
+            {
+                ...valid,
+                credentialDelivery: "imagePullSecret",
+                pullSecretNamespaces: JSON.stringify(["apps"]),
+                pullSecretTarget: "pods",
+                pullSecretServiceAccounts: JSON.stringify(["default"]),
+            },
+            "prod",
+            plainSecret,
+        ).delivery;
+        assert.deepEqual(pods.kind === "imagePullSecret" && [pods.target, pods.serviceAccounts], ["pods", []]);
+    });
+
+    it("names a bad pullSecretTarget, and service accounts listed for pod injection, in one error", () => {
+        const bad = (extra: Record<string, string>): string => {
+            try {
+                parseStackConfig(
+                    { ...valid, credentialDelivery: "imagePullSecret", pullSecretNamespaces: JSON.stringify(["apps"]), ...extra },
+                    "prod",
+                    plainSecret,
+                );
+            } catch (error) {
+                return String(error);
+            }
+            return "no error";
+        };
+        assert.match(bad({ pullSecretTarget: "nodes" }), /pullSecretTarget: got "nodes"; expected one of serviceAccounts .*, pods /);
+        assert.match(
+            bad({ pullSecretTarget: "pods", pullSecretServiceAccounts: JSON.stringify(["builder"]), pullSecretName: "Bad" }),
+            /2 problems[\s\S]*pullSecretServiceAccounts: got \["builder"\]; expected no service accounts with pullSecretTarget pods[\s\S]*pullSecretName: got "Bad"/,
+        );
+        assert.throws(
+            () => parseStackConfig({ ...valid, pullSecretTarget: "pods" }, "prod", plainSecret),
+            /pullSecretTarget: got "pods"; expected no pullSecretTarget unless credentialDelivery is imagePullSecret/,
+        );
     });
 
     it("checks the cluster switch settings, naming each problem", () => {

@@ -34,6 +34,8 @@ let mocks: RecordingMocks;
 const REGISTRY_1 = registryId(SUB_B1, "rg-images", "contosoimages");
 const REGISTRY_2 = registryId(SUB_B2, "rg-shared", "ContosoShared");
 const NOW = new Date("2026-11-28T10:00:00Z");
+const REFERENCE_TYPE = "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret";
+const KUBECONFIG = "apiVersion: v1\nclusters: []\nusers: []\n";
 
 /** The component "pull" with explicit providers for both tenants; `opts` adds component options. */
 function build(overrides: Partial<CrossTenantAcrPullArgs> = {}, opts: pulumi.ComponentResourceOptions = {}): CrossTenantAcrPullType {
@@ -419,17 +421,17 @@ function nameOf(resource: pulumi.Resource): string {
 }
 
 describe("CrossTenantAcrPull delivering an image pull secret", () => {
-    let kubernetes: import("@pulumi/kubernetes/provider").Provider;
+    let cluster: import("../components").ClusterConnection;
 
     beforeEach(async () => {
         mocks = await installMocks();
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         components = await import("../components");
-        kubernetes = components.clusterKubernetesProvider("k8s", {
+        cluster = components.clusterConnection("k8s", {
             subscriptionId: SUB_A,
             resourceGroupName: "rg-aks",
             clusterName: "aks-prod",
-            kubeconfig: "apiVersion: v1\nclusters: []\nusers: []\n",
+            kubeconfig: KUBECONFIG,
         });
     });
 
@@ -437,7 +439,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         delivery: Partial<ImagePullSecretDelivery> = {},
         overrides: Partial<CrossTenantAcrPullArgs> = {},
     ): CrossTenantAcrPullType {
-        return build({ imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"], ...delivery }, ...overrides });
+        return build({ imagePullSecret: { ...cluster, namespaces: ["apps", "jobs"], ...delivery }, ...overrides });
     }
 
     async function delivered(component: CrossTenantAcrPullType): Promise<void> {
@@ -497,7 +499,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         const component = build(
             {
                 imagePullSecret: {
-                    provider: kubernetes,
+                    ...cluster,
                     namespaces: ["apps", "jobs"],
                     serviceAccounts: ["default", "builder"],
                     secretName: "contoso",
@@ -513,17 +515,27 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
             },
         );
         await delivered(component);
-        const patches = mocks.ofType("kubernetes:core/v1:ServiceAccountPatch");
+        assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 0, "no server-side-apply patch owns a list");
+        const references = mocks.ofType(REFERENCE_TYPE);
         assert.deepEqual(
-            patches.map((patch) => [patch.name, patch.inputs.metadata, patch.inputs.imagePullSecrets, mocks.providerOf(patch)?.name]),
+            references.map((reference) => [
+                reference.name,
+                reference.inputs.namespace,
+                reference.inputs.serviceAccount,
+                reference.inputs.secretName,
+                isSecretWrapped(reference.inputs.kubeconfig),
+            ]),
             [
-                ["pull-apps-default-image-pull-secret", { name: "default", namespace: "apps" }, [{ name: "contoso" }], "k8s"],
-                ["pull-apps-builder-image-pull-secret", { name: "builder", namespace: "apps" }, [{ name: "contoso" }], "k8s"],
-                ["pull-jobs-default-image-pull-secret", { name: "default", namespace: "jobs" }, [{ name: "contoso" }], "k8s"],
-                ["pull-jobs-builder-image-pull-secret", { name: "builder", namespace: "jobs" }, [{ name: "contoso" }], "k8s"],
+                ["pull-apps-default-image-pull-secret", "apps", "default", "contoso", true],
+                ["pull-apps-builder-image-pull-secret", "apps", "builder", "contoso", true],
+                ["pull-jobs-default-image-pull-secret", "jobs", "default", "contoso", true],
+                ["pull-jobs-builder-image-pull-secret", "jobs", "builder", "contoso", true],
             ],
         );
-        const patchOptions = captured.get("pull-apps-builder-image-pull-secret")?.opts as pulumi.CustomResourceOptions;
+        assert.equal(unwrapSecret(references[0].inputs.kubeconfig), KUBECONFIG, "the reference writes through the provider's kubeconfig");
+        const patchOptions = [...captured.values()].find(
+            (args) => args.name === "pull-apps-builder-image-pull-secret" && args.type.includes("ServiceAccountPullSecret"),
+        )?.opts as pulumi.CustomResourceOptions;
         assert.deepEqual((patchOptions.dependsOn as pulumi.Resource[]).map(nameOf), [
             "pull-apps-pull-secret",
             "pull-apps-builder-service-account",
@@ -575,7 +587,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         mocks = await installMocks("test", false, deployed);
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         const later = build({
-            imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },
+            imagePullSecret: { ...cluster, namespaces: ["apps", "jobs"] },
             clock: () => new Date(NOW.getTime() + 86_400_000),
         });
         await delivered(later);
@@ -587,7 +599,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         mocks = await installMocks("test", false, deployed);
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         const renewed = build({
-            imagePullSecret: { provider: kubernetes, namespaces: ["apps", "jobs"] },
+            imagePullSecret: { ...cluster, namespaces: ["apps", "jobs"] },
             clock: () => renewal,
         });
         await delivered(renewed);
@@ -603,8 +615,21 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         assert.notEqual(passwords(rotated)[0], oldPassword, "the rotated Secrets must carry the new password");
     });
 
-    it("stops before declaring anything when a service account already lists someone else's pull secrets", async () => {
-        mocks.withKubernetes(["apps", "jobs"], ["default"], { "jobs/default": ["team-registry", "mirror"] });
+    it("shares a list others wrote with plain updates, and adopts its entry where it is already listed", async () => {
+        mocks.withKubernetes(["apps", "jobs"], ["default"], {
+            "jobs/default": ["team-registry", "mirror"],
+            "apps/default": ["acr-cross-tenant-pull", "mirror"],
+        });
+        const component = buildPullSecret();
+        await delivered(component);
+        assert.deepEqual(
+            mocks.ofType(REFERENCE_TYPE).map((reference) => reference.name),
+            ["pull-apps-default-image-pull-secret", "pull-jobs-default-image-pull-secret"],
+        );
+    });
+
+    it("stops before declaring anything when another tool's server-side apply owns a list without our entry", async () => {
+        mocks.withKubernetes(["apps", "jobs"], ["default"], { "jobs/default": ["team-registry"] }, { "jobs/default": "argocd-controller" });
         const errors = await capturedErrors(async () => {
             const component = buildPullSecret();
             throw await failureOf(component.applicationClientId);
@@ -612,18 +637,24 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
         assert.match(
             errors.logged[0],
-            /^Service account jobs\/default already lists image pull secrets "team-registry", "mirror", set by someone else\./,
+            /^Service account jobs\/default: its imagePullSecrets list is owned by server-side apply \(field manager "argocd-controller"\)\./,
         );
-        assert.match(errors.logged[0], /add \{name: "acr-cross-tenant-pull"\} to that service account/);
+        assert.match(errors.logged[0], /add \{name: "acr-cross-tenant-pull"\} to the imagePullSecrets of that service account/);
+        assert.match(errors.logged[0], /pullSecretTarget: pods/);
         assert.ok(errors.thrown instanceof Error);
         await assertNothingDeclared();
     });
 
-    it("keeps entries others added once its own entry is there", async () => {
-        mocks.withKubernetes(["apps", "jobs"], ["default"], { "apps/default": ["acr-cross-tenant-pull", "mirror"] });
+    it("goes on where an applied list already holds our entry, or holds only the entry an earlier version's patch applied", async () => {
+        mocks.withKubernetes(
+            ["apps", "jobs"],
+            ["default"],
+            { "apps/default": ["mirror", "acr-cross-tenant-pull"], "jobs/default": ["acr-cross-tenant-pull"] },
+            { "apps/default": "argocd-controller", "jobs/default": "pulumi-kubernetes-0a1b2c3d" },
+        );
         const component = buildPullSecret();
         await delivered(component);
-        assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 2);
+        assert.equal(mocks.ofType(REFERENCE_TYPE).length, 2);
     });
 
     it("fails naming a service account that does not exist, before declaring anything", async () => {
@@ -643,7 +674,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
                     cluster: { subscriptionId: SUB_A, resourceGroupName: "rg-aks", clusterName: "aks-prod" },
                     clusterTenantRoles: [{ scope: `/subscriptions/${SUB_A}`, role: "Reader" }],
                     imagePullSecret: {
-                        provider: kubernetes,
+                        ...cluster,
                         namespaces: ["apps", "Apps", "apps"],
                         serviceAccounts: ["default", "bad_name"],
                         secretName: "Pull",

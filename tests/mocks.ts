@@ -183,14 +183,22 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     /** Makes namespaces and their service accounts exist for reads; `imagePullSecrets` per `namespace/account`. */
-    withKubernetes(namespaces: readonly string[], accounts: readonly string[], imagePullSecrets: Record<string, string[]> = {}): this {
+    withKubernetes(
+        namespaces: readonly string[],
+        accounts: readonly string[],
+        imagePullSecrets: Record<string, string[]> = {},
+        /** `namespace/name` -> the field manager whose server-side apply owns that service account's list. */
+        applyOwners: Record<string, string> = {},
+    ): this {
         for (const namespace of namespaces) {
             this.kubernetesObjects.set(namespace, { metadata: { name: namespace } });
             for (const account of accounts) {
                 const key = `${namespace}/${account}`;
                 const listed = imagePullSecrets[key];
+                const owner = applyOwners[key];
+                const managedFields = owner ? [{ manager: owner, operation: "Apply", fieldsV1: { "f:imagePullSecrets": {} } }] : undefined;
                 this.kubernetesObjects.set(key, {
-                    metadata: { name: account, namespace },
+                    metadata: { name: account, namespace, ...(managedFields ? { managedFields } : {}) },
                     ...(listed ? { imagePullSecrets: listed.map((name) => ({ name })) } : {}),
                 });
             }

@@ -301,14 +301,17 @@ describe("program", () => {
                     ["jobs", "cluster-kubernetes"],
                 ],
             );
-            const patches = mocks.ofType("kubernetes:core/v1:ServiceAccountPatch");
+            assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 0);
+            const references = mocks.ofType("pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret");
             assert.deepEqual(
-                patches.map((patch) => {
-                    const metadata = patch.inputs.metadata as { namespace: string; name: string };
-                    return `${metadata.namespace}/${metadata.name}`;
-                }),
+                references.map((reference) => `${String(reference.inputs.namespace)}/${String(reference.inputs.serviceAccount)}`),
                 ["apps/default", "jobs/default"],
             );
+            // The references write through the same cluster connection: the user credentials read through Azure.
+            for (const reference of references) {
+                assert.ok(isSecretWrapped(reference.inputs.kubeconfig), "the reference's kubeconfig must be a secret");
+                assert.equal(unwrapSecret(reference.inputs.kubeconfig), MOCK_USER_KUBECONFIG);
+            }
             assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/acr-cross-tenant-pull", "jobs/acr-cross-tenant-pull"]);
             assert.equal(await promiseOf(pulumi.output(exports.credentialDelivery)), "imagePullSecret");
         });
@@ -328,7 +331,9 @@ describe("program", () => {
             assert.ok(isSecretWrapped(provider.inputs.kubeconfig));
             assert.equal(unwrapSecret(provider.inputs.kubeconfig), kubeconfig);
             assert.deepEqual(mocks.calls, []);
-            assert.equal(mocks.ofType("kubernetes:core/v1:ServiceAccountPatch").length, 4);
+            const references = mocks.ofType("pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret");
+            assert.equal(references.length, 4);
+            assert.ok(references.every((reference) => unwrapSecret(reference.inputs.kubeconfig) === kubeconfig));
             const values = JSON.stringify(await promiseOf(pulumi.all(exports)));
             assert.ok(!values.includes("KUBE-CONFIG-SECRET"), "the kubeconfig leaked into the outputs");
             assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/contoso-pull", "jobs/contoso-pull"]);

@@ -11,6 +11,12 @@ export const DEFAULT_PULL_SECRET_NAME = "acr-cross-tenant-pull";
 /** Service accounts that reference the pull secret when none are given: the one pods use unless they name another. */
 export const DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS: readonly string[] = ["default"];
 
+/** Where the pull secret is referenced: the listed service accounts (default), or every new pod in the namespaces. */
+export const PULL_SECRET_TARGETS = ["serviceAccounts", "pods"] as const;
+export type PullSecretTarget = (typeof PULL_SECRET_TARGETS)[number];
+export const PULL_SECRET_TARGET_FORM =
+    "one of serviceAccounts (add the secret to the listed service accounts' imagePullSecrets), pods (add it to every new pod in the namespaces; Kubernetes 1.36 or later)";
+
 /** DNS suffix of Azure Container Registry login servers, per Azure cloud. */
 export const REGISTRY_LOGIN_SUFFIXES: Readonly<Record<AzureEnvironment, string>> = {
     public: "azurecr.io",

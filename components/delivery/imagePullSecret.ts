@@ -1,21 +1,25 @@
 /**
  * Delivery as a Kubernetes image pull secret, for every cluster (managed-identity clusters above all): in each
  * namespace a `kubernetes.io/dockerconfigjson` Secret holding the application's client id and secret for every
- * registry's login server, referenced from the `imagePullSecrets` of the listed service accounts.
+ * registry's login server, referenced from the `imagePullSecrets` of the listed service accounts, or (pod injection)
+ * added to every new pod's own list by an admission policy.
  *
- * `ServiceAccount.imagePullSecrets` is an atomic list in the Kubernetes API: a server-side-apply patch owns the whole
- * list. With `force` a patch would replace entries others put there, and deleting the patch (which relinquishes its
- * fields) would then remove the whole list, theirs included. So this module never forces: each service account is
- * read first, and one whose list already holds entries of others (and not ours) stops the run with a message naming
- * it, before anything is created; otherwise the patch applies `[ours]` without force, and the API server's own
- * conflict check stays the last line of defence. Removing the delivery relinquishes only what this stack applied.
+ * `ServiceAccount.imagePullSecrets` is an atomic list shared with other tools, so the reference is our own resource
+ * (`ServiceAccountPullSecret`), which adds and removes only our entry with guarded JSON patches, never a
+ * server-side-apply patch that would own the whole list (`pullSecretReference.ts` says why). A list that another
+ * server-side-apply manager owns cannot be shared: the check below stops the run before anything is created,
+ * program-side (so `up --skip-preview` is refused as early as a preview) and again in the reference's own check.
  *
  * This module loads `@pulumi/kubernetes`; the component loads it only for this delivery.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Namespace, Secret, ServiceAccount, ServiceAccountPatch } from "@pulumi/kubernetes/core/v1";
+import { Namespace, Secret, ServiceAccount } from "@pulumi/kubernetes/core/v1";
+import type * as AdmissionRegistrationV1 from "@pulumi/kubernetes/admissionregistration/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
-import { dockerConfigJson } from "./dockerConfig";
+import { dockerConfigJson, type PullSecretTarget } from "./dockerConfig";
+import { applyOwnedMessage, blockingApplyOwners, isListed, type ServiceAccountView } from "./pullSecretReference";
+import { ServiceAccountPullSecret } from "./serviceAccountPullSecret";
+import { checkMutatingAdmissionPolicyApi, podPullSecretBindingSpec, podPullSecretPolicySpec } from "./podPullSecretPolicy";
 
 /** Where and how to deliver the credentials as an image pull secret. */
 export interface ImagePullSecretDelivery {
@@ -25,9 +29,23 @@ export interface ImagePullSecretDelivery {
      * `enableSecretMutable: true`, without which a rotated secret would replace each Secret, deleting it first).
      */
     readonly provider: KubernetesProvider;
+    /**
+     * The kubeconfig that provider uses (kept secret), for the writes the delivery sends itself. `clusterConnection`
+     * returns both: spread it, `{ ...clusterConnection("aks", {...}), namespaces }`.
+     */
+    readonly kubeconfig: pulumi.Input<string>;
     /** Namespaces that get the Secret (DNS-1123 labels, each once). They must exist. */
     readonly namespaces: readonly string[];
-    /** Service accounts in each namespace whose `imagePullSecrets` reference the Secret. They must exist. Default `["default"]`. */
+    /**
+     * Where the Secret is referenced: `serviceAccounts` (default) adds it to the listed service accounts' lists;
+     * `pods` adds it to every pod created in the namespaces (a MutatingAdmissionPolicy, Kubernetes 1.36 or later),
+     * for service accounts whose lists another tool applies.
+     */
+    readonly target?: PullSecretTarget;
+    /**
+     * Service accounts in each namespace whose `imagePullSecrets` reference the Secret (target `serviceAccounts`).
+     * They must exist. Default `["default"]`.
+     */
     readonly serviceAccounts?: readonly string[];
     /** Name of the Secret in every namespace (a DNS-1123 subdomain). Default `acr-cross-tenant-pull`. */
     readonly secretName?: string;
@@ -57,9 +75,12 @@ interface NamespaceTarget {
 
 /** The checked targets of one delivery: where the Secret goes, under which name, through which provider. */
 export interface PullSecretTargets {
-    /** Resolves once every namespace and service account exists and none would lose entries. */
+    /** Resolves once every namespace and service account exists and every list can be shared. */
     readonly ready: pulumi.Output<void>;
     readonly provider: KubernetesProvider;
+    /** Secret-wrapped. */
+    readonly kubeconfig: pulumi.Output<string>;
+    readonly target: PullSecretTarget;
     readonly secretName: string;
     /** Keyed by namespace name. */
     readonly namespaces: ReadonlyMap<string, NamespaceTarget>;
@@ -73,31 +94,25 @@ export interface PullSecretDelivered {
 }
 
 /**
- * The entries of a service account's `imagePullSecrets` that are not ours, when applying `[ours]` would take them
- * over; undefined when the patch is safe (no entries, or ours is already there).
+ * The message that stops the delivery for a service account as read, or undefined when our entry can be added (or
+ * is there already).
  */
-export function entriesAtRisk(live: readonly { readonly name?: string }[] | undefined, secretName: string): string[] | undefined {
-    const names = (live ?? []).map((entry) => entry.name ?? "");
-    if (names.length === 0 || names.includes(secretName)) {
-        return undefined;
-    }
-    return names;
+export function unshareableMessage(namespace: string, serviceAccount: string, secretName: string, live: ServiceAccountView): string | undefined {
+    if (isListed(live, secretName)) return undefined;
+    const owners = blockingApplyOwners(live, secretName);
+    return owners.length === 0 ? undefined : applyOwnedMessage(namespace, serviceAccount, secretName, owners);
 }
 
-/** Why a service account's list stops the delivery, and what to do. Names no credential. */
-export function entriesAtRiskMessage(namespace: string, serviceAccount: string, secretName: string, others: readonly string[]): string {
-    return [
-        `Service account ${namespace}/${serviceAccount} already lists image pull secrets ${others.map((name) => JSON.stringify(name)).join(", ")}, set by someone else.`,
-        `Kubernetes treats imagePullSecrets as one atomic list, so adding "${secretName}" would take the whole list over and removing it later would delete those entries too.`,
-        "Nothing was created. Either:",
-        `  - add {name: "${secretName}"} to that service account where its list is managed (then this stack leaves its list alone once it holds ours), or`,
-        `  - leave ${serviceAccount} out of pullSecretServiceAccounts and reference "${secretName}" in your pods' imagePullSecrets.`,
-    ].join("\n");
+/** Fails the run with `message` as a diagnostic of its own (a thrown error reaches the engine wrapped in property names). */
+function refuse(message: string, parent: pulumi.Resource): never {
+    void pulumi.log.error(message, parent);
+    throw new pulumi.RunError(`The image pull secret check failed (see the error above): ${message}`);
 }
 
 /**
  * Reads every namespace and service account through the cluster's provider (in previews too): a missing one fails
- * the run naming it, and a service account whose list holds entries of others stops it with `entriesAtRiskMessage`.
+ * the run naming it, and a service account whose list another server-side-apply manager owns stops it with
+ * `applyOwnedMessage`. For pod injection, reads the cluster's discovery: no mutating admission policies, no run.
  */
 export function checkPullSecretTargets(
     name: string,
@@ -107,6 +122,8 @@ export function checkPullSecretTargets(
     parent: pulumi.Resource,
 ): PullSecretTargets {
     const provider = delivery.provider;
+    const kubeconfig = pulumi.secret(delivery.kubeconfig);
+    const target = delivery.target ?? "serviceAccounts";
     // Objects this stack creates are read only once they exist: their ids stay unknown in a preview that creates them.
     const after = pulumi.all((delivery.dependsOn ?? []).map((resource) => resource.id));
     const namespaces = new Map<string, NamespaceTarget>();
@@ -118,29 +135,34 @@ export function checkPullSecretTargets(
             { parent, provider },
         );
         const serviceAccounts = new Map<string, ServiceAccount>();
-        for (const account of serviceAccountNames) {
+        for (const account of target === "serviceAccounts" ? serviceAccountNames : []) {
             const accountRead = ServiceAccount.get(
                 `${name}-${namespace}-${account}-service-account`,
                 after.apply(() => `${namespace}/${account}`),
                 { parent, provider },
             );
             serviceAccounts.set(account, accountRead);
+            // The provider keeps managedFields in a read's outputs (it strips them from inputs only).
             checks.push(
-                accountRead.imagePullSecrets.apply((live) => {
-                    const others = entriesAtRisk(live, secretName);
-                    if (others !== undefined) {
-                        // A diagnostic of its own; the thrown error reaches the engine wrapped in property names.
-                        const message = entriesAtRiskMessage(namespace, account, secretName, others);
-                        void pulumi.log.error(message, parent);
-                        throw new pulumi.RunError(`The image pull secret check failed (see the error above): ${message}`);
-                    }
+                pulumi.all([accountRead.metadata, accountRead.imagePullSecrets]).apply(([metadata, imagePullSecrets]) => {
+                    const live: ServiceAccountView = { metadata: { managedFields: metadata.managedFields }, imagePullSecrets };
+                    const message = unshareableMessage(namespace, account, secretName, live);
+                    if (message !== undefined) refuse(message, parent);
                 }),
             );
         }
         namespaces.set(namespace, { read, serviceAccounts });
         checks.push(read.id);
     }
-    return { ready: pulumi.all(checks).apply(() => undefined), provider, secretName, namespaces };
+    if (target === "pods") {
+        checks.push(
+            kubeconfig.apply(async (text) => {
+                const message = await checkMutatingAdmissionPolicyApi(text);
+                if (message !== undefined) refuse(message, parent);
+            }),
+        );
+    }
+    return { ready: pulumi.all(checks).apply(() => undefined), provider, kubeconfig, target, secretName, namespaces };
 }
 
 /**
@@ -177,17 +199,50 @@ export function deliverPullSecret(
         );
         secrets.push(secret);
         for (const [account, accountRead] of target.serviceAccounts) {
-            new ServiceAccountPatch(
+            new ServiceAccountPullSecret(
                 `${name}-${namespace}-${account}-image-pull-secret`,
                 {
-                    metadata: { name: account, namespace },
-                    // Waits for the check of every target, so no list is touched while another would be at risk.
-                    imagePullSecrets: targets.ready.apply(() => [{ name: secretName }]),
+                    kubeconfig: targets.kubeconfig,
+                    namespace,
+                    serviceAccount: account,
+                    // Waits for the check of every target, so no list is touched while another cannot be shared.
+                    secretName: targets.ready.apply(() => secretName),
                 },
                 // After the Secret: a pod never references a pull secret that does not exist yet.
-                { parent: opts.parent, provider, dependsOn: [secret, accountRead] },
+                { parent: opts.parent, dependsOn: [secret, accountRead] },
             );
         }
     }
+    if (targets.target === "pods") {
+        declarePodInjection(name, targets, { parent: opts.parent, dependsOn: secrets });
+    }
     return { secrets, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
+}
+
+/**
+ * Pod injection: the policy and its binding, cluster-scoped, after every Secret (a pod never names a Secret that
+ * does not exist yet). Pulumi names them (a random suffix), so stacks that share a cluster do not collide.
+ */
+function declarePodInjection(
+    name: string,
+    targets: PullSecretTargets,
+    opts: { readonly parent: pulumi.Resource; readonly dependsOn: readonly pulumi.Resource[] },
+): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const admission = require("@pulumi/kubernetes/admissionregistration/v1") as typeof AdmissionRegistrationV1;
+    const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aks-acr-cross-tenant" };
+    const options = { parent: opts.parent, provider: targets.provider, dependsOn: [...opts.dependsOn] };
+    const policy = new admission.MutatingAdmissionPolicy(
+        `${name}-pod-pull-secret`,
+        { metadata: { labels }, spec: targets.ready.apply(() => podPullSecretPolicySpec(targets.secretName)) },
+        options,
+    );
+    new admission.MutatingAdmissionPolicyBinding(
+        `${name}-pod-pull-secret`,
+        {
+            metadata: { labels },
+            spec: policy.metadata.name.apply((policyName) => podPullSecretBindingSpec(policyName, [...targets.namespaces.keys()])),
+        },
+        options,
+    );
 }

@@ -66,18 +66,21 @@ export function clusterUserKubeconfig(
     );
 }
 
+/** One AKS cluster as the cluster-side deliveries reach it: its Kubernetes provider and the kubeconfig it uses. */
+export interface ClusterConnection {
+    readonly provider: KubernetesProvider;
+    /** The provider's kubeconfig (a secret), for what the delivery sends itself: the same cluster, the same user. */
+    readonly kubeconfig: pulumi.Output<string>;
+}
+
 /**
  * Declares the Kubernetes provider of one AKS cluster, named `name`: an explicit kubeconfig (given, or the
  * cluster's user credentials), the cluster's ARM id as `clusterIdentifier` (a refreshed kubeconfig updates the
  * provider instead of replacing everything it manages), server-side apply without forced conflicts, Secrets that
  * update in place (a rotated secret must not delete and recreate the pull secret), no upsert of objects this stack
- * did not create, and no silent dropping of state when the cluster is unreachable.
+ * did not create, and no silent dropping of state when the cluster is unreachable. Returns it with its kubeconfig.
  */
-export function clusterKubernetesProvider(
-    name: string,
-    args: ClusterKubernetesProviderArgs,
-    opts?: pulumi.CustomResourceOptions,
-): KubernetesProvider {
+export function clusterConnection(name: string, args: ClusterKubernetesProviderArgs, opts?: pulumi.CustomResourceOptions): ClusterConnection {
     let kubeconfig: pulumi.Output<string>;
     if (args.kubeconfig !== undefined) {
         kubeconfig = pulumi.secret(args.kubeconfig);
@@ -88,7 +91,7 @@ export function clusterKubernetesProvider(
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Provider } = require("@pulumi/kubernetes/provider") as typeof KubernetesProviderModule;
-    return new Provider(
+    const provider = new Provider(
         name,
         {
             kubeconfig,
@@ -102,4 +105,14 @@ export function clusterKubernetesProvider(
         },
         opts,
     );
+    return { provider, kubeconfig };
+}
+
+/** The provider of `clusterConnection` alone, for stacks that declare Kubernetes resources of their own with it. */
+export function clusterKubernetesProvider(
+    name: string,
+    args: ClusterKubernetesProviderArgs,
+    opts?: pulumi.CustomResourceOptions,
+): KubernetesProvider {
+    return clusterConnection(name, args, opts).provider;
 }

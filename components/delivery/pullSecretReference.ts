@@ -147,3 +147,80 @@ export function applyOwnedMessage(namespace: string, serviceAccount: string, sec
         `  - deliver to pods instead of service accounts (pullSecretTarget: pods), which adds the secret to each new pod's own imagePullSecrets.`,
     ].join("\n");
 }
+
+/** The field manager our plain updates record. */
+export const REFERENCE_FIELD_MANAGER = "aks-acr-cross-tenant";
+
+/**
+ * The field manager names the Kubernetes provider gives a `ServiceAccountPatch` (`pulumi-kubernetes-` and eight
+ * random hex digits), the resource earlier versions of this delivery declared.
+ */
+const FORMER_PATCH_MANAGER = /^pulumi-kubernetes-[0-9a-f]{8}$/;
+
+/** Whether the list holds our entry and nothing else (what earlier versions applied). */
+function onlyOurs(live: ServiceAccountView, secretName: string): boolean {
+    const list = live.imagePullSecrets ?? [];
+    return list.length > 0 && list.every((entry) => entry.name === secretName);
+}
+
+/**
+ * The server-side-apply owner left by an earlier version's `ServiceAccountPatch`: a `pulumi-kubernetes-…` Apply
+ * manager of a list that holds only our entry. Such a patch, once dropped from the program, relinquishes the list
+ * and the API server deletes it, our entry with it; so the reference takes the list over first (`planTakeOver`).
+ */
+export function formerPatchOwners(live: ServiceAccountView, secretName: string): string[] {
+    if (!onlyOurs(live, secretName)) return [];
+    return applyOwners(live).filter((manager) => FORMER_PATCH_MANAGER.test(manager));
+}
+
+/**
+ * The Apply owners that stop us: every one, except an earlier version's patch (`formerPatchOwners`), which the
+ * reference takes over.
+ */
+export function blockingApplyOwners(live: ServiceAccountView, secretName: string): string[] {
+    const former = formerPatchOwners(live, secretName);
+    return applyOwners(live, (manager) => former.includes(manager));
+}
+
+/**
+ * The two guarded writes that move the list from an earlier version's patch to us. Server-side apply gives an atomic
+ * list to the last manager that changed it, and a write that changes nothing changes no ownership; so the first
+ * appends a second copy of our entry, the second removes it. The list is the same before and after, and our field
+ * manager owns it: the old patch's relinquishing then removes nothing.
+ */
+export function planTakeOver(live: ServiceAccountView, secretName: string): readonly (readonly JsonPatchOperation[])[] {
+    const list = live.imagePullSecrets ?? [];
+    const doubled = [...list, { name: secretName }];
+    return [
+        [
+            { op: "test", path: "/imagePullSecrets", value: list },
+            { op: "add", path: "/imagePullSecrets/-", value: { name: secretName } },
+        ],
+        [
+            { op: "test", path: "/imagePullSecrets", value: doubled },
+            { op: "remove", path: `/imagePullSecrets/${doubled.length - 1}` },
+        ],
+    ];
+}
+
+/**
+ * A take-over that stopped between its two writes: our entry twice at the end, the list ours by a plain update.
+ * The next attempt removes the copy and counts the entry as added.
+ */
+export function interruptedTakeOver(live: ServiceAccountView, secretName: string): readonly JsonPatchOperation[] | undefined {
+    const list = live.imagePullSecrets ?? [];
+    const last = list.length - 1;
+    if (last < 1 || list[last].name !== secretName || list[last - 1].name !== secretName) return undefined;
+    const ownedByUs = (live.metadata?.managedFields ?? []).some(
+        (entry) =>
+            entry.manager === REFERENCE_FIELD_MANAGER &&
+            entry.operation === "Update" &&
+            entry.fieldsV1 !== undefined &&
+            "f:imagePullSecrets" in entry.fieldsV1,
+    );
+    if (!ownedByUs) return undefined;
+    return [
+        { op: "test", path: "/imagePullSecrets", value: list },
+        { op: "remove", path: `/imagePullSecrets/${last}` },
+    ];
+}

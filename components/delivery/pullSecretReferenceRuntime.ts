@@ -8,10 +8,14 @@
  */
 import type { CoreV1Api } from "@kubernetes/client-node";
 import {
+    REFERENCE_FIELD_MANAGER,
     applyOwnedMessage,
-    applyOwners,
+    blockingApplyOwners,
+    formerPatchOwners,
+    interruptedTakeOver,
     planAdd,
     planRemove,
+    planTakeOver,
     type JsonPatchOperation,
     type ServiceAccountView,
 } from "./pullSecretReference";
@@ -28,10 +32,6 @@ export interface ReferenceWriteOptions {
     readonly maxAttempts?: number;
     /** Send the write as a server-side dry run (previews): the API server checks it and stores nothing. */
     readonly dryRun?: boolean;
-    /** Field manager recorded for the write (a plain update). Default `aks-acr-cross-tenant`. */
-    readonly fieldManager?: string;
-    /** Server-side-apply managers that may own the list without stopping us (a stack's own former patch). */
-    readonly ignoreApplyOwner?: (manager: string) => boolean;
 }
 
 export type PullSecretReferenceErrorCode = "ServiceAccountNotFound" | "ApplyOwned" | "Contended" | "Forbidden" | "RequestFailed";
@@ -108,9 +108,12 @@ export async function readServiceAccount(api: CoreV1Api, target: ReferenceTarget
     }
 }
 
-/** Stops when another server-side-apply manager owns the list (see `applyOwnedMessage`). */
-export function assertShareable(live: ServiceAccountView, target: ReferenceTarget, options: ReferenceWriteOptions = {}): void {
-    const owners = applyOwners(live, options.ignoreApplyOwner);
+/**
+ * Stops when another server-side-apply manager owns the list (see `applyOwnedMessage`); an earlier version's own
+ * patch does not stop us (`formerPatchOwners`).
+ */
+export function assertShareable(live: ServiceAccountView, target: ReferenceTarget): void {
+    const owners = blockingApplyOwners(live, target.secretName);
     if (owners.length > 0) {
         throw new PullSecretReferenceError(
             "ApplyOwned",
@@ -136,15 +139,41 @@ async function sendPatch(
         name: target.serviceAccount,
         namespace: target.namespace,
         body: operations,
-        fieldManager: options.fieldManager ?? "aks-acr-cross-tenant",
+        fieldManager: REFERENCE_FIELD_MANAGER,
         dryRun: options.dryRun ? "All" : undefined,
     });
 }
 
 /** Outcome of `addReference`. */
 export interface AddResult {
-    /** True when this call added the entry; false when it was already listed (adopted: never removed by us). */
+    /**
+     * True when this call added the entry, or took it over from an earlier version's patch; false when it was
+     * already listed by someone else (adopted: never removed by us).
+     */
     readonly added: boolean;
+}
+
+/**
+ * For an entry already listed: finishes or performs a take-over from an earlier version's patch (true), or
+ * leaves the list as it is (false: adopted).
+ */
+async function takeOverIfFormerPatch(
+    api: CoreV1Api,
+    target: ReferenceTarget,
+    live: ServiceAccountView,
+    options: ReferenceWriteOptions,
+): Promise<boolean> {
+    const resume = interruptedTakeOver(live, target.secretName);
+    if (resume !== undefined) {
+        await sendPatch(api, target, resume, options);
+        return true;
+    }
+    if (formerPatchOwners(live, target.secretName).length === 0) return false;
+    const [append, removeCopy] = planTakeOver(live, target.secretName);
+    await sendPatch(api, target, append, options);
+    // A dry run stores nothing, so the second write's test would fail against the unchanged list.
+    if (!options.dryRun) await sendPatch(api, target, removeCopy, options);
+    return true;
 }
 
 /**
@@ -160,15 +189,17 @@ export async function addReference(api: CoreV1Api, target: ReferenceTarget, opti
             throw new PullSecretReferenceError("ServiceAccountNotFound", notFoundMessage(target), 404);
         }
         const plan = planAdd(live, target.secretName);
-        if (plan.kind === "present") {
-            // Listed already, even in a list another tool applies (the way out the refusal names): nothing to write.
-            return { added: false };
-        }
-        assertShareable(live, target, options);
         try {
+            if (plan.kind === "present") {
+                // Listed already, even in a list another tool applies (the way out the refusal names): nothing to
+                // write, unless it is the list an earlier version of this delivery applied.
+                return { added: await takeOverIfFormerPatch(api, target, live, options) };
+            }
+            assertShareable(live, target);
             await sendPatch(api, target, plan.operations, options);
             return { added: true };
         } catch (error) {
+            if (error instanceof PullSecretReferenceError) throw error;
             const status = statusOf(error);
             if (status !== 422 && status !== 409) throw failure(target, "add the image pull secret to", error);
             await pause(attempt);

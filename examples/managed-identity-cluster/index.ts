@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Namespace } from "@pulumi/kubernetes/core/v1";
-import { CrossTenantAcrPull, clusterKubernetesProvider, tenantProviders } from "aks-acr-cross-tenant";
+import { CrossTenantAcrPull, clusterConnection, tenantProviders } from "aks-acr-cross-tenant";
 
 const config = new pulumi.Config();
 const clusterTenantId = config.require("clusterTenantId");
@@ -26,7 +26,7 @@ const registryTenant = tenantProviders("tenant-b", {
 
 // The cluster's own Kubernetes provider, from its user credentials (listClusterUserCredential through tenant A),
 // with the settings the delivery relies on; never the ambient KUBECONFIG.
-const kubernetes = clusterKubernetesProvider("aks", {
+const cluster = clusterConnection("aks", {
     subscriptionId: clusterSubscriptionId,
     resourceGroupName: config.require("clusterResourceGroup"),
     clusterName: config.require("clusterName"),
@@ -34,7 +34,7 @@ const kubernetes = clusterKubernetesProvider("aks", {
 });
 
 // A namespace this stack owns; Kubernetes gives it a `default` service account.
-const jobs = new Namespace("jobs", { metadata: { name: "jobs" } }, { provider: kubernetes });
+const jobs = new Namespace("jobs", { metadata: { name: "jobs" } }, { provider: cluster.provider });
 
 const images = new CrossTenantAcrPull(
     "images",
@@ -45,7 +45,7 @@ const images = new CrossTenantAcrPull(
         applicationName: `aks-images-${pulumi.getStack()}`,
         registryTenantProviders: registryTenant,
         imagePullSecret: {
-            provider: kubernetes,
+            ...cluster,
             // "apps" exists already; "jobs" is created above, so the existence checks wait for it.
             namespaces: ["apps", "jobs"],
             serviceAccounts: ["default"],

@@ -168,6 +168,53 @@ describe("one entry in a shared imagePullSecrets list, on a real API server", fu
         assert.equal((await live(target)).metadata.resourceVersion, before.metadata.resourceVersion);
     });
 
+    /** Who owns the list now: every field manager whose managedFields hold f:imagePullSecrets, with its operation. */
+    function listOwners(account: ServiceAccount): string[] {
+        return ((account.metadata.managedFields ?? []) as { manager: string; operation: string; fieldsV1?: object }[])
+            .filter((entry) => entry.fieldsV1 !== undefined && "f:imagePullSecrets" in entry.fieldsV1)
+            .map((entry) => `${entry.manager}:${entry.operation}`);
+    }
+
+    it("a list an earlier version's ServiceAccountPatch applied is taken over, so dropping that patch removes nothing", async () => {
+        const target = await serviceAccount();
+        const former = "pulumi-kubernetes-0a1b2c3d";
+        const patch = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: target.serviceAccount }, imagePullSecrets: [{ name: OURS }] };
+        assert.equal((await rig.admin.apply(path(target.serviceAccount), patch, former)).status, 200);
+        assert.deepEqual(listOwners(await live(target)), [`${former}:Apply`]);
+        // Ours, and so removed again on delete: the earlier version added it.
+        assert.deepEqual(await addReference(api, target), { added: true });
+        const after = await live(target);
+        assert.deepEqual(after.imagePullSecrets, [{ name: OURS }]);
+        assert.deepEqual(listOwners(after), ["aks-acr-cross-tenant:Update"]);
+        // What the Kubernetes provider sends when the old patch leaves the program: the same manager applies nothing.
+        const relinquished = await rig.admin.apply(
+            path(target.serviceAccount),
+            { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: target.serviceAccount } },
+            former,
+        );
+        assert.equal(relinquished.status, 200, JSON.stringify(relinquished.body));
+        assert.deepEqual((await live(target)).imagePullSecrets, [{ name: OURS }], "relinquishing the old patch removed our entry");
+        await removeReference(api, target);
+        assert.equal((await live(target)).imagePullSecrets, undefined);
+    });
+
+    it("a take-over interrupted between its two writes is finished, and the entry counts as ours", async () => {
+        const target = await serviceAccount([{ name: OURS }]);
+        // Our first write, alone: a second copy of our entry, appended by our field manager.
+        const current = await live(target);
+        const response = await rig.admin.jsonPatch(
+            path(target.serviceAccount),
+            [
+                { op: "test", path: "/imagePullSecrets", value: current.imagePullSecrets },
+                { op: "add", path: "/imagePullSecrets/-", value: { name: OURS } },
+            ],
+            "aks-acr-cross-tenant",
+        );
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        assert.deepEqual(await addReference(api, target), { added: true });
+        assert.deepEqual((await live(target)).imagePullSecrets, [{ name: OURS }]);
+    });
+
     it("a missing service account is named", async () => {
         await assert.rejects(addReference(api, { namespace: NAMESPACE, serviceAccount: "missing", secretName: OURS }), (error: Error) => {
             assert.ok(error instanceof PullSecretReferenceError);

@@ -1,0 +1,88 @@
+/**
+ * Pod injection: the image pull secret added to the `imagePullSecrets` of every pod created in the listed
+ * namespaces, by a `MutatingAdmissionPolicy` and its binding (`admissionregistration.k8s.io/v1`, GA in Kubernetes
+ * 1.36), for service accounts whose lists another tool applies.
+ *
+ * `Pod.spec.imagePullSecrets` is a map list keyed by `name`, so the policy's apply configuration merges our entry
+ * with the pod's own; and the API server's `ServiceAccount` admission plugin, which copies the service account's
+ * entries into a pod that has none, runs before the policy, so a pod keeps those too. The policy runs inside the
+ * API server (CEL, no webhook to be down), so it fails closed: a pod it cannot mutate is refused, loudly, instead of
+ * starting without the secret.
+ *
+ * The specs are pure; `checkMutatingAdmissionPolicyApi` reads the cluster's discovery with `@kubernetes/client-node`,
+ * loaded only when called (this delivery, previews included).
+ */
+
+/** The API group and version the policy and binding are written in. */
+export const ADMISSION_POLICY_API = "admissionregistration.k8s.io/v1";
+/** The first Kubernetes version that serves `ADMISSION_POLICY_API` mutating admission policies (enabled by default). */
+export const ADMISSION_POLICY_MIN_KUBERNETES = "1.36";
+
+/** The policy's spec: on every pod CREATE, merge `{name: secretName}` into `spec.imagePullSecrets`. */
+export function podPullSecretPolicySpec(secretName: string): Record<string, unknown> {
+    // secretName is a checked DNS-1123 subdomain: no quote or backslash can reach the CEL string.
+    return {
+        matchConstraints: {
+            resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }],
+        },
+        failurePolicy: "Fail",
+        reinvocationPolicy: "IfNeeded",
+        mutations: [
+            {
+                patchType: "ApplyConfiguration",
+                applyConfiguration: {
+                    expression: `Object{spec: Object.spec{imagePullSecrets: [Object.spec.imagePullSecrets{name: "${secretName}"}]}}`,
+                },
+            },
+        ],
+    };
+}
+
+/** The binding's spec: the policy, for pods in exactly the listed namespaces. */
+export function podPullSecretBindingSpec(policyName: string, namespaces: readonly string[]): Record<string, unknown> {
+    return {
+        policyName,
+        matchResources: {
+            namespaceSelector: {
+                matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...namespaces] }],
+            },
+        },
+    };
+}
+
+/** Why a cluster cannot take pod injection, and what to do. */
+export function admissionPolicyMissingMessage(serverVersion: string | undefined): string {
+    return [
+        `The cluster${serverVersion ? ` (Kubernetes ${serverVersion})` : ""} does not serve mutatingadmissionpolicies in ${ADMISSION_POLICY_API}, which pod injection (pullSecretTarget: pods) writes.`,
+        `It needs Kubernetes ${ADMISSION_POLICY_MIN_KUBERNETES} or later. Nothing was created. Upgrade the cluster, or deliver to service accounts (pullSecretTarget: serviceAccounts).`,
+    ].join("\n");
+}
+
+/**
+ * Reads the cluster's discovery of `ADMISSION_POLICY_API`: undefined when mutating admission policies are served,
+ * otherwise the message naming the version needed. The kubeconfig goes only to the client; errors carry the API
+ * server's reason, never the kubeconfig.
+ */
+export async function checkMutatingAdmissionPolicyApi(kubeconfig: string): Promise<string | undefined> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+    const config = new k8s.KubeConfig();
+    config.loadFromString(kubeconfig);
+    let served = false;
+    try {
+        const resources = await config.makeApiClient(k8s.AdmissionregistrationV1Api).getAPIResources();
+        served = resources.resources.some((resource) => resource.name === "mutatingadmissionpolicies");
+    } catch (error) {
+        if ((error as { code?: unknown } | null)?.code !== 404) {
+            return `Cannot read the cluster's API discovery for ${ADMISSION_POLICY_API} (HTTP ${String((error as { code?: unknown }).code ?? "?")}); pod injection needs it.`;
+        }
+    }
+    if (served) return undefined;
+    let version: string | undefined;
+    try {
+        version = (await config.makeApiClient(k8s.VersionApi).getCode()).gitVersion;
+    } catch {
+        version = undefined;
+    }
+    return admissionPolicyMissingMessage(version);
+}
