@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type {
@@ -494,7 +495,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         assert.ok(!JSON.stringify(plain).includes(fakeSecretFor("pull-secret")));
     });
 
-    it("adds the Secret to each listed service account with a patch that waits for the Secret and the checks", async () => {
+    it("adds the Secret to each listed service account with a reference of its own that waits for the Secret and the checks", async () => {
         const captured = new Map<string, pulumi.ResourceTransformationArgs>();
         const component = build(
             {
@@ -525,6 +526,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
                 reference.inputs.secretName,
                 isSecretWrapped(reference.inputs.kubeconfig),
             ]),
+            // Only the kubeconfig is secret: a preview shows which service account gets which entry.
             [
                 ["pull-apps-default-image-pull-secret", "apps", "default", "contoso", true],
                 ["pull-apps-builder-image-pull-secret", "apps", "builder", "contoso", true],
@@ -697,6 +699,127 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
             },
         );
         assert.throws(() => buildPullSecret({ namespaces: [] }), /imagePullSecret\.namespaces: got \[\]; expected at least one name/);
+    });
+});
+
+describe("CrossTenantAcrPull injecting the pull secret into pods", () => {
+    const POLICY_TYPE = "kubernetes:admissionregistration.k8s.io/v1:MutatingAdmissionPolicy";
+    const BINDING_TYPE = "kubernetes:admissionregistration.k8s.io/v1:MutatingAdmissionPolicyBinding";
+    let server: http.Server;
+    /** The resources the fake API server's discovery lists for admissionregistration.k8s.io/v1. */
+    let served: string[];
+    let cluster: import("../components").ClusterConnection;
+
+    before(async () => {
+        // Just enough of an API server for the discovery read: the real Kubernetes client talks to it.
+        server = http.createServer((request, response) => {
+            response.setHeader("content-type", "application/json");
+            if (request.url === "/apis/admissionregistration.k8s.io/v1") {
+                const resources = served.map((name) => ({ name, namespaced: false, kind: name, verbs: ["get"], singularName: "" }));
+                response.end(
+                    JSON.stringify({
+                        kind: "APIResourceList",
+                        apiVersion: "v1",
+                        groupVersion: "admissionregistration.k8s.io/v1",
+                        resources,
+                    }),
+                );
+            } else if (request.url === "/version") {
+                response.end(JSON.stringify({ major: "1", minor: "35", gitVersion: "v1.35.2" }));
+            } else {
+                response.statusCode = 404;
+                response.end(JSON.stringify({ kind: "Status", code: 404 }));
+            }
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    });
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    beforeEach(async () => {
+        served = ["mutatingadmissionpolicies", "mutatingadmissionpolicybindings", "validatingadmissionpolicies"];
+        mocks = await installMocks();
+        mocks.withKubernetes(["apps", "jobs"], ["default"]);
+        components = await import("../components");
+        const { port } = server.address() as { port: number };
+        cluster = components.clusterConnection("k8s", {
+            subscriptionId: SUB_A,
+            resourceGroupName: "rg-aks",
+            clusterName: "aks-prod",
+            kubeconfig: [
+                "apiVersion: v1",
+                "kind: Config",
+                // The client takes plain HTTP only with verification off; the rig's tests use TLS.
+                `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+                "users: [{name: u, user: {token: KUBE-TOKEN-SECRET}}]",
+                "contexts: [{name: x, context: {cluster: c, user: u}}]",
+                "current-context: x",
+            ].join("\n"),
+        });
+    });
+
+    it("declares a MutatingAdmissionPolicy and its binding for the listed namespaces, after the Secrets, and writes no service account", async () => {
+        const captured = new Map<string, pulumi.ResourceTransformationArgs>();
+        const component = build(
+            { imagePullSecret: { ...cluster, namespaces: ["apps", "jobs"], target: "pods", secretName: "contoso" } },
+            { transformations: [(args) => void captured.set(`${args.type}/${args.name}`, args)] },
+        );
+        await resolved(component);
+        await promiseOf(pulumi.all(component.pullSecretResources.map((secret) => secret.id)));
+        await settle();
+        assert.equal(mocks.ofType("kubernetes:core/v1:Secret").length, 2);
+        assert.deepEqual(mocks.ofType(REFERENCE_TYPE), []);
+        assert.deepEqual(
+            mocks.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount"),
+            [],
+            "no service account is read",
+        );
+        const [policy] = mocks.ofType(POLICY_TYPE);
+        const [binding] = mocks.ofType(BINDING_TYPE);
+        assert.equal(mocks.providerOf(policy)?.name, "k8s");
+        assert.equal(mocks.providerOf(binding)?.name, "k8s");
+        assert.ok(!isSecretWrapped(policy.inputs.spec), "the policy's spec is hidden as a secret in previews");
+        const spec = policy.inputs.spec as { mutations: { jsonPatch: { expression: string } }[]; failurePolicy: string };
+        assert.match(spec.mutations[0].jsonPatch.expression, /name: "contoso"/);
+        assert.equal(spec.failurePolicy, "Fail");
+        const bindingSpec = binding.inputs.spec as { matchResources: { namespaceSelector: { matchExpressions: { values: string[] }[] } } };
+        assert.deepEqual(bindingSpec.matchResources.namespaceSelector.matchExpressions[0].values, ["apps", "jobs"]);
+        const policyOptions = captured.get(`${POLICY_TYPE}/pull-pod-pull-secret`)?.opts as pulumi.CustomResourceOptions;
+        assert.deepEqual((policyOptions.dependsOn as pulumi.Resource[]).map(nameOf), ["pull-apps-pull-secret", "pull-jobs-pull-secret"]);
+    });
+
+    it("stops before declaring anything on a cluster that does not serve mutating admission policies, naming the version it needs", async () => {
+        served = ["validatingadmissionpolicies", "validatingadmissionpolicybindings"];
+        const errors = await capturedErrors(async () => {
+            const component = build({ imagePullSecret: { ...cluster, namespaces: ["apps"], target: "pods" } });
+            throw await failureOf(component.applicationClientId);
+        });
+        assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
+        assert.match(
+            errors.logged[0],
+            /The cluster \(Kubernetes v1\.35\.2\) does not serve mutatingadmissionpolicies in admissionregistration\.k8s\.io\/v1/,
+        );
+        assert.match(errors.logged[0], /It needs Kubernetes 1\.36 or later\. Nothing was created\./);
+        assert.ok(!errors.logged[0].includes("KUBE-TOKEN-SECRET"));
+        await assertNothingDeclared();
+    });
+
+    it("names a missing kubeconfig, a bad target and service accounts given for pods, all in one error", () => {
+        assert.throws(
+            () =>
+                build({ imagePullSecret: { provider: cluster.provider, kubeconfig: "", namespaces: ["apps"], target: "nodes" as "pods" } }),
+            (error: unknown) => {
+                assert.ok(error instanceof ValidationError);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    ["imagePullSecret.kubeconfig", "imagePullSecret.target"],
+                );
+                return true;
+            },
+        );
+        assert.throws(
+            () => build({ imagePullSecret: { ...cluster, namespaces: ["apps"], target: "pods", serviceAccounts: ["default"] } }),
+            /imagePullSecret\.serviceAccounts: got \["default"\]; expected no service accounts with target pods/,
+        );
     });
 });
 

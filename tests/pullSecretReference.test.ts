@@ -4,7 +4,18 @@
  * real API server.
  */
 import * as assert from "node:assert/strict";
-import { applyOwnedMessage, applyOwners, isListed, planAdd, planRemove } from "../components/delivery/pullSecretReference";
+import {
+    applyOwnedMessage,
+    applyOwners,
+    blockingApplyOwners,
+    formerPatchOwners,
+    interruptedTakeOver,
+    isListed,
+    planAdd,
+    planRemove,
+    planTakeOver,
+} from "../components/delivery/pullSecretReference";
+import { podPullSecretBindingSpec, podPullSecretPolicySpec } from "../components/delivery/podPullSecretPolicy";
 
 const OURS = "acr-cross-tenant-pull";
 
@@ -85,5 +96,95 @@ describe("pullSecretReference plans", () => {
         assert.match(message, /Nothing was created\./);
         assert.match(message, /add \{name: "acr-cross-tenant-pull"\}/);
         assert.match(message, /pullSecretTarget: pods/);
+    });
+
+    describe("an earlier version's ServiceAccountPatch", () => {
+        const former = { manager: "pulumi-kubernetes-0a1b2c3d", operation: "Apply", fieldsV1: { "f:imagePullSecrets": {} } };
+        const other = { manager: "argocd-controller", operation: "Apply", fieldsV1: { "f:imagePullSecrets": {} } };
+
+        it("is recognised only as the pulumi-kubernetes Apply owner of a list holding ours alone", () => {
+            const ours = [{ name: OURS }];
+            assert.deepEqual(formerPatchOwners({ metadata: { managedFields: [former] }, imagePullSecrets: ours }, OURS), [former.manager]);
+            assert.deepEqual(blockingApplyOwners({ metadata: { managedFields: [former] }, imagePullSecrets: ours }, OURS), []);
+            // Not ours alone, not that name shape, not an Apply: not the earlier version's patch.
+            const mixed = { metadata: { managedFields: [former] }, imagePullSecrets: [{ name: "team" }, { name: OURS }] };
+            assert.deepEqual(formerPatchOwners(mixed, OURS), []);
+            assert.deepEqual(blockingApplyOwners(mixed, OURS), [former.manager]);
+            const renamed = { ...former, manager: "pulumi-kubernetes" };
+            assert.deepEqual(formerPatchOwners({ metadata: { managedFields: [renamed] }, imagePullSecrets: ours }, OURS), []);
+            assert.deepEqual(
+                formerPatchOwners({ metadata: { managedFields: [{ ...former, operation: "Update" }] }, imagePullSecrets: ours }, OURS),
+                [],
+            );
+            // Another tool applying the same list still blocks.
+            assert.deepEqual(blockingApplyOwners({ metadata: { managedFields: [former, other] }, imagePullSecrets: ours }, OURS), [
+                other.manager,
+            ]);
+        });
+
+        it("is taken over by appending a second copy of ours and then removing it, each write guarded", () => {
+            assert.deepEqual(planTakeOver({ imagePullSecrets: [{ name: OURS }] }, OURS), [
+                [
+                    { op: "test", path: "/imagePullSecrets", value: [{ name: OURS }] },
+                    { op: "add", path: "/imagePullSecrets/-", value: { name: OURS } },
+                ],
+                [
+                    { op: "test", path: "/imagePullSecrets", value: [{ name: OURS }, { name: OURS }] },
+                    { op: "remove", path: "/imagePullSecrets/1" },
+                ],
+            ]);
+        });
+
+        it("an interrupted take-over is finished only where our field manager wrote the copy", () => {
+            const doubled = [{ name: OURS }, { name: OURS }];
+            const ourWrite = { manager: "aks-acr-cross-tenant", operation: "Update", fieldsV1: { "f:imagePullSecrets": {} } };
+            assert.deepEqual(interruptedTakeOver({ metadata: { managedFields: [ourWrite] }, imagePullSecrets: doubled }, OURS), [
+                { op: "test", path: "/imagePullSecrets", value: doubled },
+                { op: "remove", path: "/imagePullSecrets/1" },
+            ]);
+            assert.equal(
+                interruptedTakeOver(
+                    { metadata: { managedFields: [{ ...ourWrite, manager: "kubectl-edit" }] }, imagePullSecrets: doubled },
+                    OURS,
+                ),
+                undefined,
+            );
+            assert.equal(
+                interruptedTakeOver({ metadata: { managedFields: [ourWrite] }, imagePullSecrets: [{ name: OURS }] }, OURS),
+                undefined,
+            );
+        });
+    });
+
+    describe("pod injection", () => {
+        it("appends ours with a JSON patch, only to pods that lack it, failing closed", () => {
+            const spec = podPullSecretPolicySpec("contoso-pull") as {
+                failurePolicy: string;
+                matchConstraints: unknown;
+                matchConditions: { expression: string }[];
+                mutations: { patchType: string; jsonPatch: { expression: string } }[];
+            };
+            assert.equal(spec.failurePolicy, "Fail");
+            assert.deepEqual(spec.matchConstraints, {
+                resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }],
+            });
+            assert.match(spec.matchConditions[0].expression, /!object\.spec\.imagePullSecrets\.exists\(s, s\.name == "contoso-pull"\)/);
+            assert.equal(spec.mutations[0].patchType, "JSONPatch");
+            assert.match(
+                spec.mutations[0].jsonPatch.expression,
+                /path: "\/spec\/imagePullSecrets\/-", value: Object\.spec\.imagePullSecrets\{name: "contoso-pull"\}/,
+            );
+        });
+
+        it("binds the policy to exactly the listed namespaces", () => {
+            assert.deepEqual(podPullSecretBindingSpec("policy-1", ["apps", "jobs"]), {
+                policyName: "policy-1",
+                matchResources: {
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["apps", "jobs"] }],
+                    },
+                },
+            });
+        });
     });
 });

@@ -97,7 +97,12 @@ export interface PullSecretDelivered {
  * The message that stops the delivery for a service account as read, or undefined when our entry can be added (or
  * is there already).
  */
-export function unshareableMessage(namespace: string, serviceAccount: string, secretName: string, live: ServiceAccountView): string | undefined {
+export function unshareableMessage(
+    namespace: string,
+    serviceAccount: string,
+    secretName: string,
+    live: ServiceAccountView,
+): string | undefined {
     if (isListed(live, secretName)) return undefined;
     const owners = blockingApplyOwners(live, secretName);
     return owners.length === 0 ? undefined : applyOwnedMessage(namespace, serviceAccount, secretName, owners);
@@ -145,7 +150,7 @@ export function checkPullSecretTargets(
             // The provider keeps managedFields in a read's outputs (it strips them from inputs only).
             checks.push(
                 pulumi.all([accountRead.metadata, accountRead.imagePullSecrets]).apply(([metadata, imagePullSecrets]) => {
-                    const live: ServiceAccountView = { metadata: { managedFields: metadata.managedFields }, imagePullSecrets };
+                    const live: ServiceAccountView = { metadata: { managedFields: metadata?.managedFields }, imagePullSecrets };
                     const message = unshareableMessage(namespace, account, secretName, live);
                     if (message !== undefined) refuse(message, parent);
                 }),
@@ -162,7 +167,10 @@ export function checkPullSecretTargets(
             }),
         );
     }
-    return { ready: pulumi.all(checks).apply(() => undefined), provider, kubeconfig, target, secretName, namespaces };
+    // The checks read through the (secret) kubeconfig, which would make everything waiting on them secret, the
+    // policy's spec and the references' names too, hidden in previews. What they resolve to is nothing.
+    const ready = pulumi.unsecret(pulumi.all(checks).apply(() => undefined));
+    return { ready, provider, kubeconfig, target, secretName, namespaces };
 }
 
 /**
@@ -181,6 +189,8 @@ export function deliverPullSecret(
         .apply(([clientId, secret]) =>
             Buffer.from(dockerConfigJson(credentials.loginServers, clientId, secret), "utf8").toString("base64"),
         );
+    // Waits for the check of every target, so no list is touched while another cannot be shared. One output for all.
+    const secretNameWhenReady = targets.ready.apply(() => secretName);
     const secrets: Secret[] = [];
     for (const [namespace, target] of targets.namespaces) {
         const secret = new Secret(
@@ -205,8 +215,7 @@ export function deliverPullSecret(
                     kubeconfig: targets.kubeconfig,
                     namespace,
                     serviceAccount: account,
-                    // Waits for the check of every target, so no list is touched while another cannot be shared.
-                    secretName: targets.ready.apply(() => secretName),
+                    secretName: secretNameWhenReady,
                 },
                 // After the Secret: a pod never references a pull secret that does not exist yet.
                 { parent: opts.parent, dependsOn: [secret, accountRead] },

@@ -80,7 +80,11 @@ export interface ClusterConnection {
  * update in place (a rotated secret must not delete and recreate the pull secret), no upsert of objects this stack
  * did not create, and no silent dropping of state when the cluster is unreachable. Returns it with its kubeconfig.
  */
-export function clusterConnection(name: string, args: ClusterKubernetesProviderArgs, opts?: pulumi.CustomResourceOptions): ClusterConnection {
+export function clusterConnection(
+    name: string,
+    args: ClusterKubernetesProviderArgs,
+    opts?: pulumi.CustomResourceOptions,
+): ClusterConnection {
     let kubeconfig: pulumi.Output<string>;
     if (args.kubeconfig !== undefined) {
         kubeconfig = pulumi.secret(args.kubeconfig);

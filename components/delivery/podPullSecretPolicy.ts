@@ -3,9 +3,11 @@
  * namespaces, by a `MutatingAdmissionPolicy` and its binding (`admissionregistration.k8s.io/v1`, GA in Kubernetes
  * 1.36), for service accounts whose lists another tool applies.
  *
- * `Pod.spec.imagePullSecrets` is a map list keyed by `name`, so the policy's apply configuration merges our entry
- * with the pod's own; and the API server's `ServiceAccount` admission plugin, which copies the service account's
- * entries into a pod that has none, runs before the policy, so a pod keeps those too. The policy runs inside the
+ * `Pod.spec.imagePullSecrets` is a map list keyed by `name`, so our entry sits beside the pod's own. Its entries are
+ * atomic structs (`LocalObjectReference`), which a policy's `ApplyConfiguration` may not set (the API server answers
+ * "may not mutate atomic arrays, maps or structs"), so the policy sends a JSON patch that appends our entry, and
+ * only to a pod that lacks it (a match condition). The API server's `ServiceAccount` admission plugin, which copies
+ * the service account's entries into a pod that has none, runs before the policy, so a pod keeps those too. The policy runs inside the
  * API server (CEL, no webhook to be down), so it fails closed: a pod it cannot mutate is refused, loudly, instead of
  * starting without the secret.
  *
@@ -18,20 +20,34 @@ export const ADMISSION_POLICY_API = "admissionregistration.k8s.io/v1";
 /** The first Kubernetes version that serves `ADMISSION_POLICY_API` mutating admission policies (enabled by default). */
 export const ADMISSION_POLICY_MIN_KUBERNETES = "1.36";
 
-/** The policy's spec: on every pod CREATE, merge `{name: secretName}` into `spec.imagePullSecrets`. */
+/**
+ * The policy's spec: on every pod CREATE that does not name `secretName` yet, append `{name: secretName}` to
+ * `spec.imagePullSecrets` (creating the list when the pod has none).
+ */
 export function podPullSecretPolicySpec(secretName: string): Record<string, unknown> {
-    // secretName is a checked DNS-1123 subdomain: no quote or backslash can reach the CEL string.
+    // secretName is a checked DNS-1123 subdomain: no quote or backslash can reach the CEL strings.
+    const entry = `Object.spec.imagePullSecrets{name: "${secretName}"}`;
     return {
         matchConstraints: {
             resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }],
         },
+        matchConditions: [
+            {
+                name: "lacks-pull-secret",
+                expression: `!has(object.spec.imagePullSecrets) || !object.spec.imagePullSecrets.exists(s, s.name == "${secretName}")`,
+            },
+        ],
         failurePolicy: "Fail",
         reinvocationPolicy: "IfNeeded",
         mutations: [
             {
-                patchType: "ApplyConfiguration",
-                applyConfiguration: {
-                    expression: `Object{spec: Object.spec{imagePullSecrets: [Object.spec.imagePullSecrets{name: "${secretName}"}]}}`,
+                patchType: "JSONPatch",
+                jsonPatch: {
+                    expression: [
+                        "has(object.spec.imagePullSecrets)",
+                        `? [JSONPatch{op: "add", path: "/spec/imagePullSecrets/-", value: ${entry}}]`,
+                        `: [JSONPatch{op: "add", path: "/spec/imagePullSecrets", value: [${entry}]}]`,
+                    ].join(" "),
                 },
             },
         ],
@@ -73,8 +89,10 @@ export async function checkMutatingAdmissionPolicyApi(kubeconfig: string): Promi
         const resources = await config.makeApiClient(k8s.AdmissionregistrationV1Api).getAPIResources();
         served = resources.resources.some((resource) => resource.name === "mutatingadmissionpolicies");
     } catch (error) {
-        if ((error as { code?: unknown } | null)?.code !== 404) {
-            return `Cannot read the cluster's API discovery for ${ADMISSION_POLICY_API} (HTTP ${String((error as { code?: unknown }).code ?? "?")}); pod injection needs it.`;
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code !== 404) {
+            const reason = typeof code === "number" ? `HTTP ${code}` : error instanceof Error ? error.message : String(error);
+            return `Cannot read the cluster's API discovery for ${ADMISSION_POLICY_API} (${reason}); pod injection needs it.`;
         }
     }
     if (served) return undefined;

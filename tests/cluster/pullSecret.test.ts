@@ -24,6 +24,21 @@ const DELIVERY_RULES = [
     { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
 ];
 
+/** Pod injection's RBAC in each listed namespace: the Secret, and the namespace read. */
+const POD_INJECTION_NAMESPACE_RULES = [
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
+];
+
+/** Pod injection's cluster-scoped RBAC: the admission policy and its binding. */
+const POD_INJECTION_CLUSTER_RULES = [
+    {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingadmissionpolicies", "mutatingadmissionpolicybindings"],
+        verbs: ["get", "list", "watch", "create", "patch", "delete"],
+    },
+];
+
 async function createNamespace(api: Api, name: string): Promise<void> {
     await api.create("/api/v1/namespaces", { metadata: { name, labels: { team: "payments" } } });
 }
@@ -82,8 +97,10 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                 for (const namespace of namespaces) {
                     await createNamespace(rig.admin, namespace);
                     // Another team's service account, labelled and annotated by them.
+                    // Another team's service account, labelled and annotated by them, with their own pull secret.
                     await rig.admin.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
                         metadata: { name: "builder", labels: { owner: "ci" }, annotations: { "example.com/purpose": "builds" } },
+                        imagePullSecrets: [{ name: "ci-registry" }],
                     });
                 }
                 const user = who === "cluster admin" ? "admin" : DELIVERY_USER;
@@ -152,10 +169,13 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                     for (const account of ["default", "builder"]) {
                         const path = serviceAccountPath(namespace, account);
                         const live = await read(rig.admin, path);
-                        assert.deepEqual(live.imagePullSecrets, [{ name: SECRET_NAME }], `${path} after up`);
+                        // Ours after theirs; nobody's entry rewritten.
+                        const theirs = account === "builder" ? [{ name: "ci-registry" }] : [];
+                        assert.deepEqual(live.imagePullSecrets, [...theirs, { name: SECRET_NAME }], `${path} after up`);
                         // Everything else its owners set is as it was.
-                        const { imagePullSecrets: _ours, ...rest } = ownersView(live) as Record<string, unknown>;
-                        assert.deepEqual(rest, original.get(path), `${path} changed beyond its imagePullSecrets`);
+                        const { imagePullSecrets: _after, ...rest } = ownersView(live) as Record<string, unknown>;
+                        const { imagePullSecrets: _before, ...was } = original.get(path) as Record<string, unknown>;
+                        assert.deepEqual(rest, was, `${path} changed beyond its imagePullSecrets`);
                     }
                 }
                 const outputs = await workspace.outputs();
@@ -234,5 +254,277 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
             assert.equal((await rig.admin.get(`/api/v1/namespaces/checked/secrets/${SECRET_NAME}`)).status, 404, "up created a Secret");
             assert.equal((await read(rig.admin, serviceAccountPath("checked", "default"))).imagePullSecrets, undefined);
         });
+    });
+
+    describe("a list another tool applies with server-side apply", () => {
+        let workspace: PulumiWorkspace;
+        const path = serviceAccountPath("gitops", "deployer");
+        before(async () => {
+            await createNamespace(rig.admin, "gitops");
+            const applied = await rig.admin.apply(
+                path,
+                { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "deployer" }, imagePullSecrets: [{ name: "team-registry" }] },
+                "argocd-controller",
+            );
+            assert.equal(applied.status, 201, JSON.stringify(applied.body));
+            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
+            await workspace.setAllConfig(
+                {
+                    kubeconfig: rig.kubeconfig(),
+                    namespaces: ["gitops"],
+                    serviceAccounts: ["deployer"],
+                    clientId: CLIENT_ID,
+                    clientSecret: SECRET_1,
+                    loginServers: LOGIN_SERVERS,
+                },
+                ["kubeconfig", "clientSecret"],
+            );
+        });
+        after(() => workspace?.dispose());
+
+        it("fails the preview and up --skip-preview naming the field manager; nothing is created or written", async () => {
+            const before = await read(rig.admin, path);
+            const preview = await workspace.expectFailure(["preview", "--stack", workspace.stack, "--non-interactive"]);
+            assert.match(
+                preview.output,
+                /Service account gitops\/deployer: its imagePullSecrets list is owned by server-side apply/,
+                preview.output,
+            );
+            assert.match(preview.output, /field manager "argocd-controller"/);
+            const up = await workspace.expectFailure(["up", "--stack", workspace.stack, "--non-interactive", "--yes", "--skip-preview"]);
+            assert.match(up.output, /field manager "argocd-controller"/, up.output);
+            assert.equal((await rig.admin.get(`/api/v1/namespaces/gitops/secrets/${SECRET_NAME}`)).status, 404, "up created a Secret");
+            assert.equal((await read(rig.admin, path)).metadata.resourceVersion, before.metadata.resourceVersion, "the list was written");
+        });
+
+        it("goes on once that tool's manifest lists our entry, and destroy leaves that list alone", async () => {
+            const applied = await rig.admin.apply(
+                path,
+                {
+                    apiVersion: "v1",
+                    kind: "ServiceAccount",
+                    metadata: { name: "deployer" },
+                    imagePullSecrets: [{ name: "team-registry" }, { name: SECRET_NAME }],
+                },
+                "argocd-controller",
+            );
+            assert.equal(applied.status, 200, JSON.stringify(applied.body));
+            const version = (await read(rig.admin, path)).metadata.resourceVersion;
+            await workspace.up();
+            assert.equal((await read(rig.admin, path)).metadata.resourceVersion, version, "up wrote an applied list");
+            await workspace.destroy();
+            assert.deepEqual((await read(rig.admin, path)).imagePullSecrets, [{ name: "team-registry" }, { name: SECRET_NAME }]);
+        });
+    });
+
+    describe("a stack deployed with ServiceAccountPatch, upgraded", () => {
+        let workspace: PulumiWorkspace;
+        const namespace = "upgraded";
+        before(async () => {
+            await createNamespace(rig.admin, namespace);
+            await rig.admin.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: "builder" } });
+            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
+            await workspace.setAllConfig(
+                {
+                    kubeconfig: rig.kubeconfig(),
+                    namespaces: [namespace],
+                    serviceAccounts: ["builder"],
+                    clientId: CLIENT_ID,
+                    clientSecret: SECRET_1,
+                    loginServers: LOGIN_SERVERS,
+                    formerDelivery: true,
+                },
+                ["kubeconfig", "clientSecret"],
+            );
+        });
+        after(() => workspace?.dispose());
+
+        /** The field managers that own the list, with their operations. */
+        async function listOwners(): Promise<string[]> {
+            const live = await read(rig.admin, serviceAccountPath(namespace, "builder"));
+            return ((live.metadata.managedFields ?? []) as { manager: string; operation: string; fieldsV1?: object }[])
+                .filter((entry) => entry.fieldsV1 !== undefined && "f:imagePullSecrets" in entry.fieldsV1)
+                .map((entry) => `${entry.manager}:${entry.operation}`);
+        }
+
+        it("keeps the entry through the upgrade, owned by the new reference, and destroy removes it", async () => {
+            await workspace.up();
+            const path = serviceAccountPath(namespace, "builder");
+            assert.deepEqual((await read(rig.admin, path)).imagePullSecrets, [{ name: SECRET_NAME }]);
+            const [former] = await listOwners();
+            assert.match(former, /^pulumi-kubernetes-[0-9a-f]{8}:Apply$/, "the earlier version's patch owns the list");
+            const uid = (await read(rig.admin, secretPath(namespace))).metadata.uid;
+
+            await workspace.setConfig("formerDelivery", false);
+            const preview = await workspace.preview();
+            assert.match(preview.output, /rig-upgraded-builder-image-pull-secret/, preview.output);
+            const up = await workspace.up();
+            assert.match(up.output, /1 created/, up.output);
+            assert.match(up.output, /1 deleted/, up.output);
+            assert.deepEqual((await read(rig.admin, path)).imagePullSecrets, [{ name: SECRET_NAME }], "the upgrade lost our entry");
+            assert.deepEqual(await listOwners(), ["aks-acr-cross-tenant:Update"]);
+            assert.equal((await read(rig.admin, secretPath(namespace))).metadata.uid, uid, "the Secret was re-created");
+
+            // A second run changes nothing; destroy removes the entry the earlier version added.
+            const again = await workspace.preview();
+            assert.doesNotMatch(again.output, /[1-9]\d* to (create|update|delete|replace)/, again.output);
+            await workspace.destroy();
+            assert.equal((await read(rig.admin, path)).imagePullSecrets, undefined);
+        });
+    });
+
+    describe("pod injection", () => {
+        let workspace: PulumiWorkspace;
+        const listed = "injected";
+        const unlisted = "not-injected";
+        let counter = 0;
+
+        /**
+         * Creates a pod (there is no kubelet: it stays Pending) and returns its imagePullSecrets as admitted; with
+         * `dryRun`, admits it without storing it.
+         */
+        async function createPod(namespace: string, own?: { name: string }[], dryRun = false): Promise<{ name: string }[] | undefined> {
+            const response = await rig.admin.request("POST", `/api/v1/namespaces/${namespace}/pods${dryRun ? "?dryRun=All" : ""}`, {
+                metadata: { name: `pod-${++counter}` },
+                spec: {
+                    containers: [{ name: "app", image: "teamregistry.azurecr.io/app:1" }],
+                    ...(own ? { imagePullSecrets: own } : {}),
+                },
+            });
+            assert.equal(response.status, 201, JSON.stringify(response.body));
+            return (response.body as { spec: { imagePullSecrets?: { name: string }[] } }).spec.imagePullSecrets;
+        }
+
+        before(async () => {
+            for (const namespace of [listed, unlisted]) {
+                await createNamespace(rig.admin, namespace);
+                const path = serviceAccountPath(namespace, "default");
+                for (let tries = 0; (await rig.admin.get(path)).status !== 200; tries++) {
+                    assert.ok(tries < 100, `${path} never appeared`);
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                const patched = await rig.admin.jsonPatch(path, [
+                    { op: "add", path: "/imagePullSecrets", value: [{ name: "sa-registry" }] },
+                ]);
+                assert.equal(patched.status, 200);
+            }
+            // Exactly the RBAC the README lists for pod injection: Secrets and namespaces in each listed namespace,
+            // the policy and its binding cluster-wide.
+            await rig.admin.create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${listed}/roles`, {
+                metadata: { name: "acr-pull-delivery" },
+                rules: POD_INJECTION_NAMESPACE_RULES,
+            });
+            await rig.admin.create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${listed}/rolebindings`, {
+                metadata: { name: "acr-pull-delivery" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "acr-pull-delivery" },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: DELIVERY_USER }],
+            });
+            await rig.admin.create("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+                metadata: { name: "acr-pull-pod-injection" },
+                rules: POD_INJECTION_CLUSTER_RULES,
+            });
+            await rig.admin.create("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+                metadata: { name: "acr-pull-pod-injection" },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "acr-pull-pod-injection" },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: DELIVERY_USER }],
+            });
+            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
+            await workspace.setAllConfig(
+                {
+                    kubeconfig: rig.kubeconfig(DELIVERY_USER),
+                    namespaces: [listed],
+                    target: "pods",
+                    clientId: CLIENT_ID,
+                    clientSecret: SECRET_1,
+                    loginServers: LOGIN_SERVERS,
+                },
+                ["kubeconfig", "clientSecret"],
+            );
+        });
+        after(() => workspace?.dispose());
+
+        it("up adds our secret to new pods in the listed namespaces, beside their own and their service account's", async () => {
+            const serviceAccountBefore = await read(rig.admin, serviceAccountPath(listed, "default"));
+            await workspace.up();
+            assert.equal((await read(rig.admin, secretPath(listed))).type, "kubernetes.io/dockerconfigjson");
+            // The API server loads a new policy from its informer within moments of its creation.
+            const started = Date.now();
+            while (!(await createPod(listed, undefined, true))?.some((entry) => entry.name === SECRET_NAME)) {
+                assert.ok(Date.now() - started < 10_000, "the policy took no effect within 10 s");
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            console.log(`      (the policy took effect ${Date.now() - started} ms after up returned)`);
+            assert.deepEqual(await createPod(listed, [{ name: "pod-registry" }]), [{ name: "pod-registry" }, { name: SECRET_NAME }]);
+            // A pod without entries gets its service account's first (the ServiceAccount admission plugin), then ours.
+            assert.deepEqual(await createPod(listed), [{ name: "sa-registry" }, { name: SECRET_NAME }]);
+            // Ours already named by the pod: listed once.
+            assert.deepEqual(await createPod(listed, [{ name: SECRET_NAME }]), [{ name: SECRET_NAME }]);
+            assert.deepEqual(await createPod(unlisted), [{ name: "sa-registry" }], "a namespace not listed was injected");
+            // No service account is written in this mode.
+            const serviceAccountAfter = await read(rig.admin, serviceAccountPath(listed, "default"));
+            assert.equal(serviceAccountAfter.metadata.resourceVersion, serviceAccountBefore.metadata.resourceVersion);
+        });
+
+        it("destroy removes the policy and its binding: new pods are left as they come", async () => {
+            await workspace.destroy();
+            const started = Date.now();
+            while ((await createPod(listed, undefined, true))?.some((entry) => entry.name === SECRET_NAME)) {
+                assert.ok(Date.now() - started < 10_000, "the policy still acts 10 s after destroy");
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            assert.deepEqual(await createPod(listed, [{ name: "pod-registry" }]), [{ name: "pod-registry" }]);
+            const policies = await rig.admin.get("/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies");
+            assert.deepEqual((policies.body as { items: unknown[] }).items, []);
+            const bindings = await rig.admin.get("/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings");
+            assert.deepEqual((bindings.body as { items: unknown[] }).items, []);
+        });
+    });
+});
+
+describe("pod injection on a cluster without mutating admission policies", function () {
+    this.timeout(600_000);
+    let rig: Rig;
+    let workspace: PulumiWorkspace;
+
+    before(async function () {
+        this.timeout(0);
+        // What a cluster before Kubernetes 1.36 serves: no admissionregistration.k8s.io/v1 mutating admission policies.
+        rig = await startRig({
+            apiServerArgs: [
+                "--runtime-config=admissionregistration.k8s.io/v1/mutatingadmissionpolicies=false,admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings=false",
+                // Its admission plugin would wait forever for the policies it can no longer list.
+                "--disable-admission-plugins=MutatingAdmissionPolicy",
+            ],
+        });
+        await createNamespace(rig.admin, "apps");
+        workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
+        await workspace.setAllConfig(
+            {
+                kubeconfig: rig.kubeconfig(),
+                namespaces: ["apps"],
+                target: "pods",
+                clientId: CLIENT_ID,
+                clientSecret: SECRET_1,
+                loginServers: LOGIN_SERVERS,
+            },
+            ["kubeconfig", "clientSecret"],
+        );
+    });
+    after(async () => {
+        workspace?.dispose();
+        await rig?.stop();
+    });
+
+    it("fails the preview and up --skip-preview naming the Kubernetes version it needs; nothing is created", async () => {
+        const preview = await workspace.expectFailure(["preview", "--stack", workspace.stack, "--non-interactive"]);
+        assert.match(
+            preview.output,
+            /The cluster \(Kubernetes v1\.\d+\.\d+\) does not serve mutatingadmissionpolicies in admissionregistration\.k8s\.io\/v1/,
+            preview.output,
+        );
+        assert.match(preview.output, /It needs Kubernetes 1\.36 or later/);
+        const up = await workspace.expectFailure(["up", "--stack", workspace.stack, "--non-interactive", "--yes", "--skip-preview"]);
+        assert.match(up.output, /It needs Kubernetes 1\.36 or later/, up.output);
+        assert.equal((await rig.admin.get(`/api/v1/namespaces/apps/secrets/${SECRET_NAME}`)).status, 404, "up created a Secret");
     });
 });

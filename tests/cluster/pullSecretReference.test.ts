@@ -178,7 +178,12 @@ describe("one entry in a shared imagePullSecrets list, on a real API server", fu
     it("a list an earlier version's ServiceAccountPatch applied is taken over, so dropping that patch removes nothing", async () => {
         const target = await serviceAccount();
         const former = "pulumi-kubernetes-0a1b2c3d";
-        const patch = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: target.serviceAccount }, imagePullSecrets: [{ name: OURS }] };
+        const patch = {
+            apiVersion: "v1",
+            kind: "ServiceAccount",
+            metadata: { name: target.serviceAccount },
+            imagePullSecrets: [{ name: OURS }],
+        };
         assert.equal((await rig.admin.apply(path(target.serviceAccount), patch, former)).status, 200);
         assert.deepEqual(listOwners(await live(target)), [`${former}:Apply`]);
         // Ours, and so removed again on delete: the earlier version added it.

@@ -234,9 +234,10 @@ function exited(entry: Managed): string | undefined {
 /**
  * Starts storage, the API server and the controller manager, and waits until the `default` namespace has its
  * `default` service account (the controllers work). Users sign in with static tokens: the admin in
- * `system:masters`, the others bound to nothing until a test grants them something.
+ * `system:masters`, the others bound to nothing until a test grants them something. `apiServerArgs` are added to
+ * the API server's flags (a test of a cluster that lacks an API turns it off with `--runtime-config`).
  */
-export async function startRig(): Promise<Rig> {
+export async function startRig(options: { readonly apiServerArgs?: readonly string[] } = {}): Promise<Rig> {
     const binaries = rigBinaries();
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "aks-acr-rig-"));
     const managed: Managed[] = [];
@@ -317,6 +318,7 @@ export async function startRig(): Promise<Rig> {
                 `--service-account-signing-key-file=${signingKey}`,
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
+                ...(options.apiServerArgs ?? []),
             ],
             managed,
         );

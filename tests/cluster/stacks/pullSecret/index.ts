@@ -15,7 +15,7 @@ import { dockerConfigJson, type PullSecretTarget } from "../../../../components/
 
 const config = new pulumi.Config();
 const namespaces = config.requireObject<string[]>("namespaces");
-const target = (config.get("target") ?? "serviceAccounts") as PullSecretTarget;
+const target: PullSecretTarget = config.get<PullSecretTarget>("target") ?? "serviceAccounts";
 const serviceAccounts = target === "pods" ? [] : (config.getObject<string[]>("serviceAccounts") ?? ["default"]);
 const secretName = config.get("secretName") ?? "acr-cross-tenant-pull";
 const former = config.getBoolean("formerDelivery") ?? false;
@@ -39,7 +39,13 @@ class PullSecretUnderTest extends pulumi.ComponentResource {
         if (former) {
             this.pullSecretRefs = formerDelivery(name, cluster.provider, this);
         } else {
-            const targets = checkPullSecretTargets(name, { ...cluster, namespaces, serviceAccounts, target }, secretName, serviceAccounts, this);
+            const targets = checkPullSecretTargets(
+                name,
+                { ...cluster, namespaces, serviceAccounts, target },
+                secretName,
+                serviceAccounts,
+                this,
+            );
             const delivered = deliverPullSecret(
                 name,
                 targets,
