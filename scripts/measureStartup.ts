@@ -15,6 +15,9 @@
  *    the moment cmd/run signals the engine that the program is done; ts-node registration starts right after the
  *    preload, some 35 ms in, and the table shows when.
  *
+ * 3. The image pull secret delivery at scale (scripts/measureScale.ts): 100 namespaces x 3 service accounts, with the
+ *    references it declares and with the server-side-apply patches earlier versions declared, side by side.
+ *
  *   npm run measure [-- [--quick] [registries...]]   (--quick: 1 cold / 2 warm samples; registries: part 1's counts)
  *   npm run measure -- --profile                     (CPU profile of one warm transpile-only program run)
  */
@@ -25,6 +28,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type * as MocksModule from "@pulumi/pulumi/runtime/mocks";
 import type * as SettingsModule from "@pulumi/pulumi/runtime/settings";
+import { scaleTable } from "./measureScale";
 
 type Mode = "pulumi-only" | "flat" | "program";
 
@@ -959,6 +963,8 @@ function main(): void {
             ...compiled,
             "",
             ...hostTable(quick),
+            "",
+            ...scaleTable(quick),
         ].join("\n"),
     );
 }

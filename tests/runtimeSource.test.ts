@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { RUNTIME_MODULES, shippedRuntime } from "../components/reset/runtimeSource";
+import { RUNTIME_MODULES, shippedRuntime, withoutCommentLines } from "../components/reset/runtimeSource";
 import { clusterCredentialBindingProvider } from "../components/clusterBinding";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -17,6 +17,43 @@ const ROOT = path.resolve(__dirname, "..", "..");
 function inProviderHost(script: string): string {
     return execFileSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
 }
+
+const ROOT_FOR_SOURCES = path.resolve(__dirname, "..", "..");
+
+describe("shipped sources", () => {
+    it("lose their comment lines, never code or strings that look like comments", () => {
+        const source = [
+            "/**",
+            " * Documentation.",
+            " */",
+            "// a line comment",
+            'const url = "https://example.com/*"; // a trailing comment stays',
+            "    /* one line */",
+            "/* a comment */ const after = 1;",
+            "//# sourceMappingURL=module.js.map",
+        ].join("\n");
+        assert.equal(
+            withoutCommentLines(source),
+            ['const url = "https://example.com/*"; // a trailing comment stays', "/* a comment */ const after = 1;"].join("\n") + "\n",
+        );
+    });
+
+    it("hold no template literal across lines, the one place a comment-like line could be text", () => {
+        const modules = [
+            ...RUNTIME_MODULES.map((name) => path.join(ROOT_FOR_SOURCES, "components", "reset", `${name}.ts`)),
+            ...["pullSecretReference", "pullSecretReferenceRuntime", "pullSecretReferenceProvider"].map((name) =>
+                path.join(ROOT_FOR_SOURCES, "components", "delivery", `${name}.ts`),
+            ),
+        ];
+        for (const file of modules) {
+            fs.readFileSync(file, "utf8")
+                .split("\n")
+                .forEach((line, index) => {
+                    assert.equal((line.match(/`/g) ?? []).length % 2, 0, `${file}:${index + 1} opens a template literal it does not close`);
+                });
+        }
+    });
+});
 
 describe("the binding's shipped runtime", () => {
     it("requires only its own earlier modules, packages and Node built-ins", () => {

@@ -4,11 +4,14 @@
  * account is proven on a real API server in tests/cluster/.
  */
 import * as assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 import { shippedRuntime } from "../components/reset/runtimeSource";
 import { installMocks, promiseOf, settle, type RecordingMocks } from "./mocks";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+type Provider = pulumi.dynamic.ResourceProvider;
 const MODULES = ["pullSecretReference", "pullSecretReferenceRuntime", "pullSecretReferenceProvider"];
 
 describe("ServiceAccountPullSecret's serialized provider", () => {
@@ -55,8 +58,36 @@ describe("ServiceAccountPullSecret's serialized provider", () => {
         assert.ok(!(inputs.__provider as string).includes("SECRET-TOKEN-123"), "the serialized provider holds the kubeconfig");
         assert.equal(inputs.namespace, "apps");
         assert.equal(inputs.serviceAccount, "default");
-        const functions = (inputs.__provider as string).match(/^(?:async )?function __f\d+/gm) ?? [];
-        assert.ok(functions.length <= 12, `${functions.length} functions serialized`);
-        assert.match(inputs.__provider as string, /planAdd/, "the runtime's source is not in the serialized text");
+        assert.equal(mocks.named("apps-default").type, "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret");
+        assert.match(inputs.__provider as string, /planAdd/, "the runtime's source is not in the provider text");
+        assert.ok((inputs.__provider as string).length < 40_000, `${(inputs.__provider as string).length} characters per resource`);
+    });
+
+    it("is loaded by the host's own loader into a provider with every method, which runs without a cluster where it can", async () => {
+        const text = mocks.named("apps-default").inputs.__provider as string;
+        // What pulumi/cmd/dynamic-provider does with the text: requireFromString(text).handler().
+        const requireFromPulumi = createRequire(require.resolve("@pulumi/pulumi"));
+        const requireFromString = requireFromPulumi("require-from-string") as (code: string) => { handler: () => Provider };
+        const provider = requireFromString(text).handler();
+        for (const method of ["check", "diff", "create", "read", "update", "delete"] as const) {
+            assert.equal(typeof provider[method], "function", `the loaded provider lacks ${method}`);
+        }
+        const state = { kubeconfig: "k", namespace: "apps", serviceAccount: "default", secretName: "acr", added: true, listed: true };
+        assert.deepEqual(await provider.diff!("id", state, { ...state, serviceAccount: "builder" }), {
+            changes: true,
+            replaces: ["serviceAccount"],
+            deleteBeforeReplace: false,
+        });
+        assert.deepEqual(await provider.diff!("id", { ...state, listed: false }, state), {
+            changes: true,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
+        // Every failure of check without a cluster is named, before any request.
+        const checked = await provider.check!({}, { kubeconfig: "", namespace: "apps", serviceAccount: "", secretName: "acr" });
+        assert.deepEqual(
+            checked.failures?.map((failure) => failure.property),
+            ["kubeconfig", "serviceAccount"],
+        );
     });
 });

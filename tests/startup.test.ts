@@ -59,4 +59,23 @@ describe("program start-up", () => {
         assert.equal(flat.tsFiles, 1);
         assert.ok(program.dynamicProviderChars > 0 && flat.dynamicProviderChars > 0, "each serializes its dynamic provider");
     });
+
+    it("declares the image pull secret delivery at scale with as many registrations as the patches it replaced, and small provider text", () => {
+        const scale = path.resolve(__dirname, "..", "scripts", "measureScale.js");
+        const run = (mode: string): { ms: number; registered: number; providerChars: number } =>
+            JSON.parse(execFileSync(process.execPath, [scale, "--child", mode, "20"], { encoding: "utf8" })) as {
+                ms: number;
+                registered: number;
+                providerChars: number;
+            };
+        const references = run("references");
+        const patches = run("patches");
+        // 20 namespace reads, 60 service account reads, 20 Secrets, 60 references or patches, the provider, the parent.
+        assert.equal(references.registered, 162);
+        assert.equal(patches.registered, references.registered);
+        // What each reference carries into the state: the runtime's source, its comment lines removed.
+        const perReference = references.providerChars / 60;
+        assert.ok(perReference < 25_000, `${perReference.toFixed(0)} characters of provider text per reference`);
+        assert.equal(patches.providerChars, 0);
+    });
 });

@@ -4,15 +4,19 @@
  * entry, refuses in the preview a list that server-side apply owns elsewhere or a service account that is missing,
  * and shows a removed entry as drift on refresh.
  *
- * Pulumi serializes the provider into the state on every run; its methods travel as the source text of three small
- * modules (`reset/runtimeSource.ts`), and `@kubernetes/client-node` is loaded inside the provider host only.
+ * A dynamic resource: Pulumi's dynamic provider host runs its provider from the `__provider` text in its inputs.
+ * That text is the source of three small modules and their loader (`reset/runtimeSource.ts`), written once per
+ * program without Pulumi's closure serializer, so a stack with hundreds of references declares them about as fast
+ * as the same number of Kubernetes patches. `@kubernetes/client-node` is loaded inside the provider host only.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { PullSecretReferenceProvider, PullSecretReferenceState } from "./pullSecretReferenceProvider";
-import { lazyRuntimeExport, shippedRuntime } from "../reset/runtimeSource";
+import { shippedProviderSource, shippedRuntime } from "../reset/runtimeSource";
 
 /** The modules the provider runs, in load order. */
 export const REFERENCE_RUNTIME_MODULES = ["pullSecretReference", "pullSecretReferenceRuntime", "pullSecretReferenceProvider"] as const;
+
+/** The resource's type token, as the engine and the state know it. */
+export const SERVICE_ACCOUNT_PULL_SECRET_TYPE = "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret";
 
 export interface ServiceAccountPullSecretArgs {
     /** Contents of the cluster's kubeconfig (kept secret): the same connection as the cluster's Kubernetes provider. */
@@ -25,40 +29,37 @@ export interface ServiceAccountPullSecretArgs {
     readonly secretName: pulumi.Input<string>;
 }
 
-function shippedProvider(): pulumi.dynamic.ResourceProvider<PullSecretReferenceState, PullSecretReferenceState> {
-    const provider = lazyRuntimeExport<PullSecretReferenceProvider>(
+let providerSource: string | undefined;
+
+/** The provider's text, read and written once per program. */
+function referenceProviderSource(): string {
+    providerSource ??= shippedProviderSource(
         shippedRuntime(__dirname, __filename.endsWith(".ts"), REFERENCE_RUNTIME_MODULES),
         "pullSecretReferenceProvider",
         "pullSecretReferenceProvider",
     );
-    return {
-        check: (olds, news) => provider().check(olds, news),
-        diff: (id, olds, news) => provider().diff(id, olds, news),
-        create: (inputs) => provider().create(inputs),
-        read: (id, props) => provider().read(id, props),
-        update: (id, olds, news) => provider().update(id, olds, news),
-        delete: (id, props) => provider().delete(id, props),
-    };
+    return providerSource;
 }
 
-let provider: pulumi.dynamic.ResourceProvider<PullSecretReferenceState, PullSecretReferenceState> | undefined;
-
 /** One service account's reference to the pull secret. */
-export class ServiceAccountPullSecret extends pulumi.dynamic.Resource {
+export class ServiceAccountPullSecret extends pulumi.CustomResource {
     /** True when this resource added the entry; false when it found it listed and adopted it (then it never removes it). */
     declare public readonly added: pulumi.Output<boolean>;
     /** Whether the entry was listed when last created, updated or refreshed. */
     declare public readonly listed: pulumi.Output<boolean>;
 
     constructor(name: string, args: ServiceAccountPullSecretArgs, opts?: pulumi.CustomResourceOptions) {
-        provider ??= shippedProvider();
         super(
-            provider,
+            SERVICE_ACCOUNT_PULL_SECRET_TYPE,
             name,
-            { ...args, kubeconfig: pulumi.secret(args.kubeconfig), added: undefined, listed: undefined },
+            {
+                ...args,
+                kubeconfig: pulumi.secret(args.kubeconfig),
+                added: undefined,
+                listed: undefined,
+                __provider: referenceProviderSource(),
+            },
             pulumi.mergeOptions(opts, { additionalSecretOutputs: ["kubeconfig"] }),
-            "aks-acr-cross-tenant",
-            "ServiceAccountPullSecret",
         );
     }
 }
