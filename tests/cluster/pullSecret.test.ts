@@ -43,6 +43,16 @@ async function createNamespace(api: Api, name: string): Promise<void> {
     await api.create("/api/v1/namespaces", { metadata: { name, labels: { team: "payments" } } });
 }
 
+/** A workspace of the test stack for `user`, with the fixed credentials and the given settings. */
+async function pullSecretStack(rig: Rig, user: string, settings: Readonly<Record<string, unknown>>): Promise<PulumiWorkspace> {
+    const workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
+    await workspace.setAllConfig(
+        { kubeconfig: rig.kubeconfig(user), clientId: CLIENT_ID, clientSecret: SECRET_1, loginServers: LOGIN_SERVERS, ...settings },
+        ["kubeconfig", "clientSecret"],
+    );
+    return workspace;
+}
+
 /** What a namespace and a service account look like to their owners: everything but server bookkeeping. */
 function ownersView(object: { metadata: Record<string, unknown> } & Record<string, unknown>): unknown {
     const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...metadata } = object.metadata;
@@ -117,18 +127,7 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                         });
                     }
                 }
-                workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-                await workspace.setAllConfig(
-                    {
-                        kubeconfig: rig.kubeconfig(user),
-                        namespaces,
-                        serviceAccounts: ["default", "builder"],
-                        clientId: CLIENT_ID,
-                        clientSecret: SECRET_1,
-                        loginServers: LOGIN_SERVERS,
-                    },
-                    ["kubeconfig", "clientSecret"],
-                );
+                workspace = await pullSecretStack(rig, user, { namespaces, serviceAccounts: ["default", "builder"] });
                 // The controller manager gives every namespace its default service account.
                 for (const namespace of namespaces) {
                     for (const account of ["default", "builder"]) {
@@ -229,11 +228,7 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
         let workspace: PulumiWorkspace;
         before(async () => {
             await createNamespace(rig.admin, "checked");
-            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-            await workspace.setAllConfig(
-                { kubeconfig: rig.kubeconfig(), clientId: CLIENT_ID, clientSecret: SECRET_1, loginServers: LOGIN_SERVERS },
-                ["kubeconfig", "clientSecret"],
-            );
+            workspace = await pullSecretStack(rig, "admin", {});
         });
         after(() => workspace?.dispose());
 
@@ -267,18 +262,7 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                 "argocd-controller",
             );
             assert.equal(applied.status, 201, JSON.stringify(applied.body));
-            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-            await workspace.setAllConfig(
-                {
-                    kubeconfig: rig.kubeconfig(),
-                    namespaces: ["gitops"],
-                    serviceAccounts: ["deployer"],
-                    clientId: CLIENT_ID,
-                    clientSecret: SECRET_1,
-                    loginServers: LOGIN_SERVERS,
-                },
-                ["kubeconfig", "clientSecret"],
-            );
+            workspace = await pullSecretStack(rig, "admin", { namespaces: ["gitops"], serviceAccounts: ["deployer"] });
         });
         after(() => workspace?.dispose());
 
@@ -323,19 +307,11 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
         before(async () => {
             await createNamespace(rig.admin, namespace);
             await rig.admin.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: "builder" } });
-            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-            await workspace.setAllConfig(
-                {
-                    kubeconfig: rig.kubeconfig(),
-                    namespaces: [namespace],
-                    serviceAccounts: ["builder"],
-                    clientId: CLIENT_ID,
-                    clientSecret: SECRET_1,
-                    loginServers: LOGIN_SERVERS,
-                    formerDelivery: true,
-                },
-                ["kubeconfig", "clientSecret"],
-            );
+            workspace = await pullSecretStack(rig, "admin", {
+                namespaces: [namespace],
+                serviceAccounts: ["builder"],
+                formerDelivery: true,
+            });
         });
         after(() => workspace?.dispose());
 
@@ -428,18 +404,7 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "acr-pull-pod-injection" },
                 subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: DELIVERY_USER }],
             });
-            workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-            await workspace.setAllConfig(
-                {
-                    kubeconfig: rig.kubeconfig(DELIVERY_USER),
-                    namespaces: [listed],
-                    target: "pods",
-                    clientId: CLIENT_ID,
-                    clientSecret: SECRET_1,
-                    loginServers: LOGIN_SERVERS,
-                },
-                ["kubeconfig", "clientSecret"],
-            );
+            workspace = await pullSecretStack(rig, DELIVERY_USER, { namespaces: [listed], target: "pods" });
         });
         after(() => workspace?.dispose());
 
@@ -497,18 +462,7 @@ describe("pod injection on a cluster without mutating admission policies", funct
             ],
         });
         await createNamespace(rig.admin, "apps");
-        workspace = await PulumiWorkspace.create(rig.binaries, "pullSecret");
-        await workspace.setAllConfig(
-            {
-                kubeconfig: rig.kubeconfig(),
-                namespaces: ["apps"],
-                target: "pods",
-                clientId: CLIENT_ID,
-                clientSecret: SECRET_1,
-                loginServers: LOGIN_SERVERS,
-            },
-            ["kubeconfig", "clientSecret"],
-        );
+        workspace = await pullSecretStack(rig, "admin", { namespaces: ["apps"], target: "pods" });
     });
     after(async () => {
         workspace?.dispose();
