@@ -70,6 +70,7 @@ const acrPull = new CrossTenantAcrPull(
         registryTenantId: settings.registry.tenantId,
         registryIds: settings.registry.registries.map((registry) => registry.id),
         registryRole: settings.registry.role,
+        registryRepositories: settings.registry.repositories,
         applicationName: settings.applicationName,
         applicationOwners: settings.applicationOwners,
         secretLifetimeDays: settings.secretLifetimeDays,

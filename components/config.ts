@@ -4,20 +4,18 @@
  * offline validator share it; `loadStackSettings` reads the running stack's config and calls it.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
-import { isClusterName, isResourceGroupName, REGISTRY_ID_FORM } from "./azureIds";
+import type { AzureEnvironment, RegistryId } from "./azureIds";
+import { isAzureEnvironment, isClusterName, isResourceGroupName, REGISTRY_ID_FORM } from "./azureIds";
 import {
     AZURE_ENVIRONMENT_FORM,
     GUID_FORM,
     MAX_SECRET_LIFETIME_DAYS,
-    REGISTRY_ROLE_FORM,
     checkApplicationName,
     checkAzureEnvironment,
     checkGuid,
     checkObjectIds,
     checkPastDate,
     checkRegistryIds,
-    checkRegistryRole,
     checkSecretLifetime,
     checkTenantsDiffer,
     checkClusterTenantRoles,
@@ -38,6 +36,16 @@ import {
     type PullSecretTarget,
 } from "./delivery/dockerConfig";
 import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
+import {
+    DEFAULT_REGISTRY_ROLE,
+    REGISTRY_ROLE_CHOICE_FORM,
+    REPOSITORY_LIMIT_FORM,
+    checkRegistryRole,
+    checkRepositoryLimits,
+    checkRoleTakesLimits,
+    type RegistryRoleChoice,
+} from "./registryAccess";
+import { registryLoginServer } from "./delivery/dockerConfig";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "aks-acr-cross-tenant";
@@ -81,7 +89,8 @@ export const CONFIG_KEYS = {
     },
     registryTenantId: { type: "string", required: true, form: `the Entra tenant id of the registries (tenant B), ${GUID_FORM}` },
     registryIds: { type: "array", required: true, form: `a list of registry resource ids: ${REGISTRY_ID_FORM}` },
-    registryRole: { type: "string", required: false, default: "AcrPull", form: REGISTRY_ROLE_FORM },
+    registryRole: { type: "string", required: false, default: DEFAULT_REGISTRY_ROLE, form: REGISTRY_ROLE_CHOICE_FORM },
+    registryRepositories: { type: "array", required: false, default: [], form: `a list of ${REPOSITORY_LIMIT_FORM}` },
     applicationName: {
         type: "string",
         required: false,
@@ -256,7 +265,9 @@ export interface StackSettings {
     readonly registry: {
         readonly tenantId: string;
         readonly registries: readonly RegistryId[];
-        readonly role: RegistryRole;
+        readonly role: RegistryRoleChoice;
+        /** Repository limits as configured (`<registry>/<repository>`, `<registry>/<prefix>/`); empty: none. */
+        readonly repositories: readonly string[];
         readonly credentials: TenantCredentials;
     };
     readonly applicationName: string;
@@ -471,6 +482,17 @@ export function parseStackConfig(
     }
     const registries = present("registryIds") === undefined ? [] : checkRegistryIds("registryIds", registryIdValues, problems);
     checkRegistryRole("registryRole", role, problems);
+    const repositories = list("registryRepositories", false);
+    if (registries.length > 0 && isAzureEnvironment(azureEnvironment)) {
+        checkRepositoryLimits(
+            "registryRepositories",
+            repositories,
+            registries,
+            (registryName) => registryLoginServer(registryName, azureEnvironment),
+            problems,
+        );
+    }
+    checkRoleTakesLimits("registryRole", role, repositories.length > 0, problems);
     if (clusterName || present("applicationName")) checkApplicationName("applicationName", applicationName, problems);
     checkObjectIds("applicationOwners", owners, problems);
     if (!Number.isNaN(secretLifetimeDays) && !Number.isNaN(secretRenewBeforeDays)) {
@@ -505,7 +527,13 @@ export function parseStackConfig(
             clusterName,
             credentials: clusterCredentials,
         },
-        registry: { tenantId: registryTenantId, registries, role: role as RegistryRole, credentials: registryCredentials },
+        registry: {
+            tenantId: registryTenantId,
+            registries,
+            role: role as RegistryRoleChoice,
+            repositories: repositories as string[],
+            credentials: registryCredentials,
+        },
         applicationName,
         applicationOwners: owners as string[],
         secretLifetimeDays,

@@ -9,7 +9,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Secret } from "@pulumi/kubernetes/core/v1";
-import { adminConsentUrl, isClusterName, isResourceGroupName, type AzureEnvironment, type RegistryId, type RegistryRole } from "./azureIds";
+import {
+    adminConsentUrl,
+    isAzureEnvironment,
+    isClusterName,
+    isResourceGroupName,
+    type AzureEnvironment,
+    type RegistryId,
+} from "./azureIds";
 import type { ClusterCredentialBinding, ClusterCredentialBindingArgs } from "./clusterBinding";
 import type * as ClusterServicePrincipalModule from "./delivery/clusterServicePrincipal";
 import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
@@ -22,6 +29,18 @@ import {
 } from "./delivery/dockerConfig";
 import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
 import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
+import type * as ResourcesModule from "@pulumi/azure-native/resources";
+import {
+    DEFAULT_REGISTRY_ROLE,
+    ROLE_ASSIGNMENT_MODE_API_VERSION,
+    checkRegistryRole,
+    checkRepositoryLimits,
+    checkRoleTakesLimits,
+    limitsNeedAbacMessage,
+    modeUnreadableMessage,
+    type RegistryRoleChoice,
+    type RepositoryLimits,
+} from "./registryAccess";
 import { declareGrant, type Grant, type GrantArgs, type RegistryTenantProviders } from "./grant";
 import {
     checkApplicationName,
@@ -33,7 +52,6 @@ import {
     checkObjectIds,
     checkPastDate,
     checkRegistryIds,
-    checkRegistryRole,
     checkSecretLifetime,
     checkTenantsDiffer,
     show,
@@ -65,8 +83,21 @@ export interface CrossTenantAcrPullArgs {
     readonly registryTenantId: string;
     /** Resource ids of the container registries in tenant B; they may span several subscriptions. */
     readonly registryIds: readonly string[];
-    /** Pull role granted on each registry. Default `AcrPull`; ABAC-mode registries need `ContainerRegistryRepositoryReader`. */
-    readonly registryRole?: RegistryRole;
+    /**
+     * Pull roles granted on each registry. Default `AcrPullAndRepositoryReader`: both pull-only roles, so pulls work
+     * whichever role-assignment mode a registry is in ("RBAC Registry Permissions" honours only AcrPull, "RBAC
+     * Registry + ABAC Repository Permissions" only Container Registry Repository Reader) and through a switch.
+     * `AcrPull` or `ContainerRegistryRepositoryReader` grants exactly that one.
+     */
+    readonly registryRole?: RegistryRoleChoice;
+    /**
+     * Repositories (`<registry name>/<repository>`) and prefixes (`<registry name>/<prefix>/`) the cluster may pull,
+     * per registry; a registry not named pulls from every repository. A limited registry gets only Container
+     * Registry Repository Reader, with an ABAC condition, and must be in ABAC mode: its mode is read through the
+     * registry tenant's azure-native provider (in previews too), and a registry in the legacy mode, or whose mode
+     * cannot be read, stops the run before anything is created.
+     */
+    readonly registryRepositories?: readonly string[];
     /** Display name of the Entra application. */
     readonly applicationName: string;
     /** Object ids of extra owners of the application (the deploying identity owns it anyway). */
@@ -185,6 +216,8 @@ function checkImagePullSecret(key: string, delivery: ImagePullSecretDelivery, pr
 /** The component's arguments, checked and parsed once. */
 interface CheckedArgs {
     readonly registries: RegistryId[];
+    /** Keyed by lower-case registry name. */
+    readonly repositoryLimits: ReadonlyMap<string, RepositoryLimits>;
     readonly clusterTenantRoles: ResolvedClusterTenantRole[];
     readonly pullSecret?: CheckedPullSecret;
 }
@@ -199,7 +232,17 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
     checkGuid("registryTenantId", args.registryTenantId, "a tenant id", problems);
     checkTenantsDiffer(args.clusterTenantId, args.registryTenantId, "registryTenantId", problems);
     const registries = checkRegistryIds("registryIds", args.registryIds, problems);
-    checkRegistryRole("registryRole", args.registryRole ?? "AcrPull", problems);
+    const role = args.registryRole ?? DEFAULT_REGISTRY_ROLE;
+    checkRegistryRole("registryRole", role, problems);
+    const environment = args.azureEnvironment ?? "public";
+    const repositoryLimits = checkRepositoryLimits(
+        "registryRepositories",
+        args.registryRepositories ?? [],
+        registries,
+        (registryName) => (isAzureEnvironment(environment) ? registryLoginServer(registryName, environment) : registryName),
+        problems,
+    );
+    checkRoleTakesLimits("registryRole", role, repositoryLimits.size > 0, problems);
     checkApplicationName("applicationName", args.applicationName, problems);
     checkObjectIds("applicationOwners", args.applicationOwners ?? [], problems);
     checkSecretLifetime(
@@ -235,7 +278,7 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
         (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
         problems,
     );
-    return { registries, clusterTenantRoles, pullSecret };
+    return { registries, repositoryLimits, clusterTenantRoles, pullSecret };
 }
 
 /** What a delivery declared. */
@@ -295,13 +338,58 @@ function planDelivery(
     return { deliver: () => nothing };
 }
 
+/**
+ * Reads the role-assignment mode of every registry with repository limits through the registry tenant's provider
+ * (in previews too): one not in ABAC mode, or whose mode cannot be read, stops the run before anything is created.
+ * Undefined when no registry is limited (then nothing is read).
+ */
+function checkLimitedRegistryModes(
+    checked: CheckedArgs,
+    providers: RegistryTenantProviders,
+    component: pulumi.Resource,
+): pulumi.Output<unknown> | undefined {
+    const limited = checked.registries.filter((registry) => checked.repositoryLimits.has(registry.registryName.toLowerCase()));
+    if (limited.length === 0) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { getResource } = require("@pulumi/azure-native/resources") as typeof ResourcesModule;
+    const refuse = (message: string): never => {
+        void pulumi.log.error(message, component);
+        throw new pulumi.RunError(`The registry mode check failed (see the error above): ${message}`);
+    };
+    return pulumi.all(
+        limited.map((registry) =>
+            pulumi.output(
+                getResource(
+                    {
+                        apiVersion: ROLE_ASSIGNMENT_MODE_API_VERSION,
+                        resourceProviderNamespace: "Microsoft.ContainerRegistry",
+                        parentResourcePath: "",
+                        resourceType: "registries",
+                        resourceGroupName: registry.resourceGroupName,
+                        resourceName: registry.registryName,
+                    },
+                    { provider: providers.azureNative, parent: component },
+                ).then(
+                    (found) => {
+                        const mode = (found.properties as { roleAssignmentMode?: string } | undefined)?.roleAssignmentMode;
+                        if (mode !== "AbacRepositoryPermissions") refuse(limitsNeedAbacMessage(registry.registryName, mode));
+                    },
+                    (error: unknown) =>
+                        refuse(modeUnreadableMessage(registry.registryName, error instanceof Error ? error.message : String(error))),
+                ),
+            ),
+        ),
+    );
+}
+
 /** The grant's arguments: the component's, checked, with their defaults. */
 function grantArgs(args: CrossTenantAcrPullArgs, checked: CheckedArgs, now: Date, after: pulumi.Output<unknown> | undefined): GrantArgs {
     return {
         clusterTenantId: args.clusterTenantId,
         registryTenantId: args.registryTenantId,
         registries: checked.registries,
-        role: args.registryRole ?? "AcrPull",
+        role: args.registryRole ?? DEFAULT_REGISTRY_ROLE,
+        repositoryLimits: checked.repositoryLimits,
         applicationName: args.applicationName,
         applicationOwners: args.applicationOwners ?? [],
         lifetimeDays: args.secretLifetimeDays ?? DEFAULT_SECRET_LIFETIME_DAYS,
@@ -330,7 +418,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly clusterTenantServicePrincipalObjectId: pulumi.Output<string>;
     /** Object id of the application's service principal in tenant B (the principal holding the pull roles). */
     public readonly registryTenantServicePrincipalObjectId: pulumi.Output<string>;
-    /** Ids of the pull role assignments, one per registry, in `registryIds` order. */
+    /** Ids of the pull role assignments: per registry, in `registryIds` order, AcrPull then Repository Reader. */
     public readonly roleAssignmentIds: pulumi.Output<string[]>;
     /** Login servers of the registries (`<name>.azurecr.io`, or the sovereign cloud's suffix), in `registryIds` order. */
     public readonly registryLoginServers: pulumi.Output<string[]>;
@@ -369,7 +457,9 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         // The delivery is checked first (a cluster or a service account it cannot serve stops the run before
         // anything exists), then the grant is declared, then the delivery.
         const delivery = planDelivery(name, args, checked, loginServers, this);
-        const grant = declareGrant(name, grantArgs(args, checked, now, delivery.ready), this);
+        const modes = checkLimitedRegistryModes(checked, args.registryTenantProviders, this);
+        const after = modes === undefined ? delivery.ready : pulumi.all([delivery.ready, modes]);
+        const grant = declareGrant(name, grantArgs(args, checked, now, after), this);
 
         this.applicationClientId = grant.application.clientId;
         this.applicationObjectId = grant.application.objectId;

@@ -9,7 +9,8 @@ import * as azuread from "@pulumi/azuread";
 import { RoleAssignment } from "@pulumi/azure-native/authorization";
 import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
-import { CONSENT_REDIRECT_URI, REGISTRY_ROLES, roleDefinitionId, type RegistryId, type RegistryRole } from "./azureIds";
+import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azureIds";
+import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
 import { secretDatesFromTags, secretHealth, secretTags } from "./secretHealth";
 import type { ResolvedClusterTenantRole } from "./validation";
@@ -27,7 +28,9 @@ export interface GrantArgs {
     readonly clusterTenantId: string;
     readonly registryTenantId: string;
     readonly registries: readonly RegistryId[];
-    readonly role: RegistryRole;
+    readonly role: RegistryRoleChoice;
+    /** Repository limits, keyed by lower-case registry name; registries not listed pull from every repository. */
+    readonly repositoryLimits: ReadonlyMap<string, RepositoryLimits>;
     readonly applicationName: string;
     readonly applicationOwners: readonly string[];
     readonly lifetimeDays: number;
@@ -51,7 +54,7 @@ export interface Grant {
     readonly clusterTenantPrincipal: azuread.ServicePrincipal;
     readonly password: azuread.ApplicationPassword;
     readonly registryTenantPrincipal: azuread.ServicePrincipal;
-    /** One pull role assignment per registry, in `registries` order. */
+    /** The pull role assignments: per registry, in `registries` order, its roles (`registryAccess.plannedAssignments`). */
     readonly assignments: readonly RoleAssignment[];
     readonly clusterTenantAssignments: readonly RoleAssignment[];
     /** The client secret, a Pulumi secret. */
@@ -136,23 +139,27 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
         { parent, provider: registryTenant.azuread },
     );
 
-    // One assignment per registry, at the registry's own scope (least privilege). Names key on the registry
-    // name (globally unique), so reordering the list changes nothing.
-    const assignments = args.registries.map(
-        (registry) =>
-            new RoleAssignment(
-                `${name}-${registry.registryName.toLowerCase()}-pull`,
-                {
-                    scope: registry.id,
-                    roleDefinitionId: roleDefinitionId(registry.subscriptionId, REGISTRY_ROLES[args.role]),
-                    principalId: registryTenantPrincipal.objectId,
-                    // The default "User" fails for a service principal, and this also avoids
-                    // PrincipalNotFound while the new principal replicates.
-                    principalType: "ServicePrincipal",
-                    description: `${args.role} for AKS in tenant ${args.clusterTenantId} (application ${args.applicationName})`,
-                },
-                { parent, provider: registryTenant.azureNative },
-            ),
+    // Each registry's pull roles, at the registry's own scope (least privilege). Names key on the registry name
+    // (globally unique), so reordering the list changes nothing, and the first role keeps the name earlier versions
+    // gave the one assignment, so a deployed stack keeps its assignment as it is.
+    const assignments = args.registries.flatMap((registry) =>
+        plannedAssignments(args.role, args.repositoryLimits.get(registry.registryName.toLowerCase())).map(
+            (planned) =>
+                new RoleAssignment(
+                    `${name}-${registry.registryName.toLowerCase()}-${planned.suffix}`,
+                    {
+                        scope: registry.id,
+                        roleDefinitionId: roleDefinitionId(registry.subscriptionId, planned.roleGuid),
+                        principalId: registryTenantPrincipal.objectId,
+                        // The default "User" fails for a service principal, and this also avoids
+                        // PrincipalNotFound while the new principal replicates.
+                        principalType: "ServicePrincipal",
+                        description: `${planned.role} for AKS in tenant ${args.clusterTenantId} (application ${args.applicationName})`,
+                        ...(planned.condition === undefined ? {} : { condition: planned.condition, conditionVersion: CONDITION_VERSION }),
+                    },
+                    { parent, provider: registryTenant.azureNative },
+                ),
+        ),
     );
 
     // Roles the cluster's own principal needs in tenant A, through the component's (tenant A) provider.

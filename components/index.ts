@@ -13,14 +13,17 @@ export { tenantProviders } from "./providers";
 export type { TenantProviders, TenantProvidersArgs } from "./providers";
 export { REGISTRY_ROLES, adminConsentUrl, parseRegistryId, roleDefinitionId } from "./azureIds";
 export type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
+export { DEFAULT_REGISTRY_ROLE, REGISTRY_ROLE_CHOICES, plannedAssignments, repositoryCondition } from "./registryAccess";
+export type { PlannedAssignment, RegistryRoleChoice, RepositoryLimits } from "./registryAccess";
 export {
     DEFAULT_PULL_SECRET_NAME,
     DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
+    PULL_SECRET_TARGETS,
     REGISTRY_LOGIN_SUFFIXES,
     dockerConfigJson,
     registryLoginServer,
 } from "./delivery/dockerConfig";
-export type { DockerAuth, DockerConfig } from "./delivery/dockerConfig";
+export type { DockerAuth, DockerConfig, PullSecretTarget } from "./delivery/dockerConfig";
 export { clusterConnection, clusterKubernetesProvider, type ClusterConnection } from "./delivery/kubernetesProvider";
 export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";

@@ -5,10 +5,8 @@
 import {
     CLUSTER_TENANT_ROLES,
     REGISTRY_ID_FORM,
-    REGISTRY_ROLES,
     isAzureEnvironment,
     isGuid,
-    isRegistryRole,
     clusterTenantRoleGuid,
     parseRegistryId,
     scopeSubscriptionId,
@@ -110,14 +108,6 @@ export function checkRegistryIds(key: string, values: readonly unknown[], proble
         parsed.push(result);
     });
     return parsed;
-}
-
-export const REGISTRY_ROLE_FORM = `one of ${Object.keys(REGISTRY_ROLES).join(", ")} (ContainerRegistryRepositoryReader for registries in ABAC repository-permissions mode)`;
-
-export function checkRegistryRole(key: string, value: string, problems: Problem[]): void {
-    if (!isRegistryRole(value)) {
-        problems.push({ key, value: show(value), expected: REGISTRY_ROLE_FORM });
-    }
 }
 
 export const AZURE_ENVIRONMENT_FORM = "one of public, usgovernment, china";

@@ -17,7 +17,15 @@ export const APPLICATION_PASSWORD = "azuread:index/applicationPassword:Applicati
 export const SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal";
 
 /** Registry pull roles: AcrPull and Container Registry Repository Reader. */
-const PULL_ROLE_GUIDS = ["7f951dda-4ed3-4680-a7ca-43fe172d538d", "b93aa761-3e63-49ed-ac28-beffa264f7ac"];
+const ACR_PULL_GUID = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+const REPOSITORY_READER_GUID = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
+const PULL_ROLE_GUIDS = [ACR_PULL_GUID, REPOSITORY_READER_GUID];
+/** What a repository condition must restrict and match on (Microsoft's ACR ABAC grammar). */
+const REPOSITORY_READER_DATA_ACTIONS = [
+    "Microsoft.ContainerRegistry/registries/repositories/content/read",
+    "Microsoft.ContainerRegistry/registries/repositories/metadata/read",
+];
+const REPOSITORY_NAME_ATTRIBUTE = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]";
 const REGISTRY_SCOPE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ContainerRegistry\/registries\/[^/]+$/i;
 const MULTITENANT_AUDIENCES = ["AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"];
 
@@ -54,6 +62,41 @@ export const pullRolesAtRegistryScope: ResourceValidationPolicy = {
             reportViolation(
                 `Role assignment "${args.name}" grants a registry pull role at ${scope}; grant it on each registry's resource id instead.`,
             );
+        }
+    },
+};
+
+/**
+ * A condition on a registry pull role limits it to repositories: only Repository Reader takes one (AcrPull has no
+ * data actions a condition could restrict, and RBAC-only registries ignore conditions), at version 2.0, restricting
+ * both of the role's data actions and matching on the request's repository name. Anything else would grant more, or
+ * other, than the repositories it names.
+ */
+export const pullRoleConditionsLimitRepositories: ResourceValidationPolicy = {
+    name: "pull-role-conditions-limit-repositories",
+    description:
+        "Conditions on registry pull roles are repository limits on Container Registry Repository Reader (version 2.0, both data actions, repository names); AcrPull takes none.",
+    enforcementLevel: "mandatory",
+    validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
+        if (args.type !== ROLE_ASSIGNMENT) return;
+        const props = args.props as Props;
+        const roleDefinitionId = typeof props.roleDefinitionId === "string" ? props.roleDefinitionId.toLowerCase() : "";
+        const condition = typeof props.condition === "string" ? props.condition : undefined;
+        if (condition === undefined || !PULL_ROLE_GUIDS.some((guid) => roleDefinitionId.endsWith(guid))) return;
+        if (roleDefinitionId.endsWith(ACR_PULL_GUID)) {
+            reportViolation(
+                `Role assignment "${args.name}" puts a condition on AcrPull, which no condition can limit; limit Repository Reader instead.`,
+            );
+            return;
+        }
+        const problems: string[] = [];
+        if (props.conditionVersion !== "2.0") problems.push(`conditionVersion is ${JSON.stringify(props.conditionVersion)}, not "2.0"`);
+        for (const action of REPOSITORY_READER_DATA_ACTIONS) {
+            if (!condition.includes(`!(ActionMatches{'${action}'})`)) problems.push(`it does not restrict ${action}`);
+        }
+        if (!condition.includes(REPOSITORY_NAME_ATTRIBUTE)) problems.push(`it does not match on ${REPOSITORY_NAME_ATTRIBUTE}`);
+        if (problems.length > 0) {
+            reportViolation(`Role assignment "${args.name}" has a condition that is not a repository limit: ${problems.join("; ")}.`);
         }
     },
 };
@@ -115,6 +158,7 @@ export const crossTenantApplicationsAreMultitenant: StackValidationPolicy = {
 export const policies = [
     roleAssignmentsSetPrincipalType,
     pullRolesAtRegistryScope,
+    pullRoleConditionsLimitRepositories,
     passwordsExpireWithinMaximum,
     crossTenantApplicationsAreMultitenant,
 ];

@@ -197,18 +197,21 @@ async function child(mode: Mode, count: number): Promise<void> {
             { provider: adA },
         );
         const sp = new azuread.ServicePrincipal("sp-b", { clientId: app.clientId }, { provider: adB });
-        const assignments = ids.map(
-            (id, i) =>
-                new RoleAssignment(
-                    `ra-${i}`,
-                    {
-                        scope: id,
-                        roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
-                        principalId: sp.objectId,
-                        principalType: "ServicePrincipal",
-                    },
-                    { provider: nB },
-                ),
+        // Both pull roles on each registry: AcrPull and Container Registry Repository Reader.
+        const assignments = ids.flatMap((id, i) =>
+            ["7f951dda-4ed3-4680-a7ca-43fe172d538d", "b93aa761-3e63-49ed-ac28-beffa264f7ac"].map(
+                (guid, j) =>
+                    new RoleAssignment(
+                        `ra-${i}-${j}`,
+                        {
+                            scope: id,
+                            roleDefinitionId: `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/${guid}`,
+                            principalId: sp.objectId,
+                            principalType: "ServicePrincipal",
+                        },
+                        { provider: nB },
+                    ),
+            ),
         );
         // The switch of the existing cluster is a dynamic resource: the flat program declares it too.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -355,18 +358,21 @@ const password = new azuread.ApplicationPassword(
 const clusterSp = new azuread.ServicePrincipal("cluster-tenant-sp", { clientId: app.clientId }, { provider: clusterAd });
 const registrySp = new azuread.ServicePrincipal("registry-tenant-sp", { clientId: app.clientId }, { provider: registryAd });
 
-const assignments = registryIds.map(
-    (scope, i) =>
-        new RoleAssignment(
-            \`acr-pull-\${i}\`,
-            {
-                scope,
-                roleDefinitionId: \`/subscriptions/\${scope.split("/")[2]}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d\`,
-                principalId: registrySp.objectId,
-                principalType: "ServicePrincipal",
-            },
-            { provider: registryArm },
-        ),
+// Both pull roles on each registry: AcrPull and Container Registry Repository Reader.
+const assignments = registryIds.flatMap((scope, i) =>
+    ["7f951dda-4ed3-4680-a7ca-43fe172d538d", "b93aa761-3e63-49ed-ac28-beffa264f7ac"].map(
+        (guid, j) =>
+            new RoleAssignment(
+                \`acr-pull-\${i}-\${j}\`,
+                {
+                    scope,
+                    roleDefinitionId: \`/subscriptions/\${scope.split("/")[2]}/providers/Microsoft.Authorization/roleDefinitions/\${guid}\`,
+                    principalId: registrySp.objectId,
+                    principalType: "ServicePrincipal",
+                },
+                { provider: registryArm },
+            ),
+    ),
 );
 
 // Stands in for the cluster binding: a dynamic resource whose provider captures nothing but itself.

@@ -36,7 +36,8 @@ describe("stack config", () => {
         const settings = parseStackConfig(valid, "prod", plainSecret);
         assert.equal(settings.cluster.tenantId, TENANT_A);
         assert.equal(settings.cluster.clusterName, "aks-prod");
-        assert.equal(settings.registry.role, "AcrPull");
+        assert.equal(settings.registry.role, "AcrPullAndRepositoryReader");
+        assert.deepEqual(settings.registry.repositories, []);
         assert.deepEqual(
             settings.registry.registries.map((r) => [r.subscriptionId, r.registryName]),
             [
@@ -129,7 +130,7 @@ describe("stack config", () => {
             ["registryIds[0]", /contoso-images/, /5-50 letters and digits/],
             ["registryIds[2]", /contosoimages/, /repeats registryIds\[1\] \(ids compare case-insensitively\)/],
             ["registryIds[3]", /storageAccounts/, /not a container registry resource id/],
-            ["registryRole", /"Reader"/, /AcrPull, ContainerRegistryRepositoryReader/],
+            ["registryRole", /"Reader"/, /one of AcrPullAndRepositoryReader .*, AcrPull .*, ContainerRegistryRepositoryReader/],
             ["applicationOwners[0]", /someone@contoso\.com/, /Entra object id/],
             ["secretLifetimeDays", /1000/, /integer from 1 to 730/],
             ["secretRenewBeforeDays", /0/, /at least 1/],

@@ -35,6 +35,8 @@ let mocks: RecordingMocks;
 const REGISTRY_1 = registryId(SUB_B1, "rg-images", "contosoimages");
 const REGISTRY_2 = registryId(SUB_B2, "rg-shared", "ContosoShared");
 const NOW = new Date("2026-11-28T10:00:00Z");
+const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+const REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
 const REFERENCE_TYPE = "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret";
 const KUBECONFIG = "apiVersion: v1\nclusters: []\nusers: []\n";
 
@@ -69,7 +71,7 @@ describe("CrossTenantAcrPull", () => {
         components = await import("../components");
     });
 
-    it("declares the application, its secret and principals, and one pull role per registry, each in the right tenant", async () => {
+    it("declares the application, its secret and principals, and both pull roles on each registry, each in the right tenant", async () => {
         const component = build();
         await resolved(component);
 
@@ -77,7 +79,9 @@ describe("CrossTenantAcrPull", () => {
         assert.deepEqual(declared.sort(), [
             "aks-acr-cross-tenant:index:CrossTenantAcrPull pull",
             "azure-native:authorization:RoleAssignment pull-contosoimages-pull",
+            "azure-native:authorization:RoleAssignment pull-contosoimages-repository-reader",
             "azure-native:authorization:RoleAssignment pull-contososhared-pull",
+            "azure-native:authorization:RoleAssignment pull-contososhared-repository-reader",
             "azuread:index/application:Application pull-app",
             "azuread:index/application:Application pull-app-deployed",
             "azuread:index/applicationPassword:ApplicationPassword pull-secret",
@@ -112,30 +116,66 @@ describe("CrossTenantAcrPull", () => {
 
         const registryPrincipalId = await promiseOf(component.registryTenantServicePrincipalObjectId);
         const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
+        const role = (subscription: string, guid: string): string =>
+            `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
         assert.deepEqual(
             assignments.map((a) => [
+                a.name,
                 a.inputs.scope,
                 a.inputs.roleDefinitionId,
                 a.inputs.principalId,
                 a.inputs.principalType,
                 mocks.tenantOf(a),
+                a.inputs.condition,
+                a.inputs.conditionVersion,
             ]),
             [
                 [
+                    "pull-contosoimages-pull",
                     REGISTRY_1,
-                    `/subscriptions/${SUB_B1}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
+                    role(SUB_B1, ACR_PULL),
                     registryPrincipalId,
                     "ServicePrincipal",
                     TENANT_B,
+                    undefined,
+                    undefined,
                 ],
                 [
-                    REGISTRY_2,
-                    `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d`,
+                    "pull-contosoimages-repository-reader",
+                    REGISTRY_1,
+                    role(SUB_B1, REPOSITORY_READER),
                     registryPrincipalId,
                     "ServicePrincipal",
                     TENANT_B,
+                    undefined,
+                    undefined,
+                ],
+                [
+                    "pull-contososhared-pull",
+                    REGISTRY_2,
+                    role(SUB_B2, ACR_PULL),
+                    registryPrincipalId,
+                    "ServicePrincipal",
+                    TENANT_B,
+                    undefined,
+                    undefined,
+                ],
+                [
+                    "pull-contososhared-repository-reader",
+                    REGISTRY_2,
+                    role(SUB_B2, REPOSITORY_READER),
+                    registryPrincipalId,
+                    "ServicePrincipal",
+                    TENANT_B,
+                    undefined,
+                    undefined,
                 ],
             ],
+        );
+        // The AcrPull assignment is exactly what earlier versions declared, so a deployed stack keeps it as it is.
+        assert.equal(
+            mocks.named("pull-contosoimages-pull").inputs.description,
+            "AcrPull for AKS in tenant " + TENANT_A + " (application aks-prod-acr-pull)",
         );
         assert.equal(mocks.providerOf(assignments[0])?.type, "pulumi:providers:azure-native");
         assert.deepEqual(
@@ -144,15 +184,130 @@ describe("CrossTenantAcrPull", () => {
         );
     });
 
-    it("grants Container Registry Repository Reader for ABAC-mode registries", async () => {
-        const component = build({ registryRole: "ContainerRegistryRepositoryReader", registryIds: [REGISTRY_2] });
+    it("keeps a deployed stack's AcrPull assignment as it is: the default declares it with the same name and inputs", async () => {
+        // registryRole: AcrPull declares exactly what earlier versions declared by default.
+        const single = build({ registryRole: "AcrPull" });
+        await resolved(single);
+        const before = mocks.named("pull-contosoimages-pull").inputs;
+        mocks = await installMocks();
+        const both = build();
+        await resolved(both);
+        assert.deepEqual(mocks.named("pull-contosoimages-pull").inputs, before);
+        assert.ok(!("condition" in before) && !("conditionVersion" in before));
+    });
+
+    it("grants exactly one role when registryRole names it, under the name the one assignment always had", async () => {
+        for (const [registryRole, guid] of [
+            ["ContainerRegistryRepositoryReader", REPOSITORY_READER],
+            ["AcrPull", ACR_PULL],
+        ] as const) {
+            mocks = await installMocks();
+            const component = build({ registryRole, registryIds: [REGISTRY_2] });
+            await resolved(component);
+            const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
+            assert.deepEqual(
+                assignments.map((a) => [a.name, a.inputs.roleDefinitionId]),
+                [["pull-contososhared-pull", `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/${guid}`]],
+            );
+        }
+    });
+
+    it("limits a registry to repositories with a conditioned Repository Reader alone, once its ABAC mode is read", async () => {
+        mocks.registryModes.set("contosoimages", "AbacRepositoryPermissions");
+        const component = build({
+            registryRepositories: ["contosoimages/team-a/", "ContosoImages/base/nginx", "contosoimages/base/alpine"],
+        });
         await resolved(component);
-        const [assignment] = mocks.ofType("azure-native:authorization:RoleAssignment");
-        assert.equal(
-            assignment.inputs.roleDefinitionId,
-            `/subscriptions/${SUB_B2}/providers/Microsoft.Authorization/roleDefinitions/b93aa761-3e63-49ed-ac28-beffa264f7ac`,
+        const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
+        assert.deepEqual(
+            assignments.map((a) => a.name).sort(),
+            ["pull-contosoimages-repository-reader", "pull-contososhared-pull", "pull-contososhared-repository-reader"],
+            "a limited registry must not get AcrPull, which opens every repository",
         );
-        assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 1);
+        const limited = mocks.named("pull-contosoimages-repository-reader");
+        const attribute = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]";
+        assert.equal(
+            limited.inputs.condition,
+            "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'}) AND " +
+                "!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/metadata/read'})) OR " +
+                `(${attribute} StringEqualsIgnoreCase 'base/alpine' OR ${attribute} StringEqualsIgnoreCase 'base/nginx' OR ` +
+                `${attribute} StringStartsWithIgnoreCase 'team-a/'))`,
+        );
+        assert.equal(limited.inputs.conditionVersion, "2.0");
+        assert.equal(mocks.named("pull-contososhared-repository-reader").inputs.condition, undefined);
+        // The mode was read through the registry tenant's provider, at the API version that reports it.
+        const reads = mocks.calls.filter((call) => call.token === "azure-native:resources:getResource");
+        assert.deepEqual(
+            reads.map((call) => [call.inputs.resourceName, call.inputs.apiVersion, call.inputs.resourceGroupName]),
+            [["contosoimages", "2025-11-01", "rg-images"]],
+        );
+        assert.ok(
+            reads[0].provider.includes("::b-azure-native::"),
+            `the mode was read through ${reads[0].provider}, not tenant B's provider`,
+        );
+    });
+
+    for (const [mode, expected] of [
+        [undefined, /Registry contosoimages is in role-assignment mode LegacyRegistryPermissions/],
+        ["LegacyRegistryPermissions", /Registry contosoimages is in role-assignment mode LegacyRegistryPermissions/],
+        [
+            "unreadable",
+            /Registry contosoimages has repository limits.*its mode could not be read through the registry tenant's azure-native provider: .*Microsoft\.ContainerRegistry\/registries\/read on the registry/s,
+        ],
+    ] as const) {
+        it(`stops before declaring anything when a limited registry's mode is ${mode ?? "absent (legacy)"}`, async () => {
+            if (mode !== undefined) mocks.registryModes.set("contosoimages", mode);
+            const errors = await capturedErrors(async () => {
+                const component = build({ registryRepositories: ["contosoimages/team-a/"] });
+                throw await failureOf(component.applicationClientId);
+            });
+            assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
+            assert.match(errors.logged[0], expected);
+            assert.match(errors.logged[0], /Nothing was created\./);
+            await assertNothingDeclared();
+        });
+    }
+
+    it("names every bad repository limit and a role that cannot take them, in one error", () => {
+        assert.throws(
+            () =>
+                build({
+                    registryRole: "AcrPull",
+                    registryRepositories: [
+                        "unknownregistry/app",
+                        "contosoimages/Team-A/",
+                        "contosoimages",
+                        "contosoimages/a//b",
+                        "contosoimages/ok",
+                        "contosoimages/ok",
+                    ],
+                }),
+            (error: unknown) => {
+                assert.ok(error instanceof ValidationError);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    [
+                        "registryRepositories[0]",
+                        "registryRepositories[1]",
+                        "registryRepositories[2]",
+                        "registryRepositories[3]",
+                        "registryRepositories[5]",
+                        "registryRole",
+                    ],
+                );
+                assert.match(
+                    error.problems[0].expected,
+                    /"unknownregistry" is not a registry of registryIds \(contosoimages, contososhared\)/,
+                );
+                assert.match(error.problems[4].expected, /each once/);
+                assert.match(error.problems[5].expected, /AcrPull cannot be limited to repositories/);
+                return true;
+            },
+        );
+        assert.throws(
+            () => build({ registryRole: "Reader" as "AcrPull" }),
+            /registryRole: got "Reader"; expected one of AcrPullAndRepositoryReader/,
+        );
     });
 
     it("keeps the client secret secret in every output that carries it", async () => {
@@ -298,7 +453,17 @@ describe("CrossTenantAcrPull with an existing cluster to switch", () => {
         const options = captured.get("pull-cluster-binding")?.opts as pulumi.CustomResourceOptions;
         const dependsOn = (options.dependsOn as pulumi.Resource[]).map(nameOf).sort();
         const tenantARole = mocks.resources.find((r) => r.name.startsWith("pull-cluster-role-"))?.name;
-        assert.deepEqual(dependsOn, [tenantARole, "pull-cluster-sp", "pull-contosoimages-pull", "pull-contososhared-pull"].sort());
+        assert.deepEqual(
+            dependsOn,
+            [
+                tenantARole,
+                "pull-cluster-sp",
+                "pull-contosoimages-pull",
+                "pull-contosoimages-repository-reader",
+                "pull-contososhared-pull",
+                "pull-contososhared-repository-reader",
+            ].sort(),
+        );
         assert.deepEqual(options.additionalSecretOutputs, ["secret", "restoreSecret", "signInClientSecret"]);
         assert.equal((captured.get("pull-secret")?.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, undefined);
     });

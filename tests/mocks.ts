@@ -170,11 +170,30 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { id, state };
     }
 
+    /** Registry role-assignment modes by lower-case registry name (`unreadable`: the read is refused); absent: legacy. */
+    readonly registryModes = new Map<string, string>();
+
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         this.calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown>, provider: args.provider ?? "" });
         switch (args.token) {
             case "azure-native:containerservice:getManagedCluster":
                 return { ...this.cluster, name: (args.inputs as { resourceName?: unknown }).resourceName };
+            case "azure-native:resources:getResource": {
+                // A registry as ARM 2025-11-01 returns it; "unreadable" answers as a provider without read access.
+                const name = String((args.inputs as { resourceName?: unknown }).resourceName).toLowerCase();
+                const mode = this.registryModes.get(name);
+                if (mode === "unreadable") {
+                    throw new Error(
+                        `AuthorizationFailed: the client does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/read' over scope '.../registries/${name}'`,
+                    );
+                }
+                return {
+                    id: name,
+                    name,
+                    type: "Microsoft.ContainerRegistry/registries",
+                    properties: mode === undefined ? {} : { roleAssignmentMode: mode },
+                };
+            }
             case "azure-native:containerservice:listManagedClusterUserCredentials":
                 return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_USER_KUBECONFIG, "utf8").toString("base64") }] };
             default:

@@ -8,9 +8,11 @@ import {
     crossTenantApplicationsAreMultitenant,
     passwordsExpireWithinMaximum,
     policies,
+    pullRoleConditionsLimitRepositories,
     pullRolesAtRegistryScope,
     roleAssignmentsSetPrincipalType,
 } from "../policy/policies";
+import { repositoryCondition } from "../components/registryAccess";
 
 const REGISTRY =
     "/subscriptions/44444444-4444-4444-4444-444444444444/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/contoso1";
@@ -47,6 +49,7 @@ describe("policy pack", () => {
             [
                 ["role-assignment-sets-principal-type", "mandatory"],
                 ["pull-roles-at-registry-scope", "mandatory"],
+                ["pull-role-conditions-limit-repositories", "mandatory"],
                 ["application-password-expires-within-maximum", "mandatory"],
                 ["cross-tenant-application-is-multitenant", "mandatory"],
             ],
@@ -96,6 +99,34 @@ describe("policy pack", () => {
             ),
             [],
         );
+    });
+
+    it("conditions on pull roles are repository limits on Repository Reader, exactly as the component writes them", async () => {
+        const reader = ACR_PULL.replace("7f951dda-4ed3-4680-a7ca-43fe172d538d", "b93aa761-3e63-49ed-ac28-beffa264f7ac");
+        const condition = repositoryCondition({ repositories: ["base/nginx"], prefixes: ["team-a/"] });
+        const check = (props: Record<string, unknown>): Promise<string[]> =>
+            violations(pullRoleConditionsLimitRepositories, resourceArgs(ROLE_ASSIGNMENT, { scope: REGISTRY, ...props }));
+        // What the component declares passes: the conditioned Reader, and both roles without a condition.
+        assert.deepEqual(await check({ roleDefinitionId: reader, condition, conditionVersion: "2.0" }), []);
+        assert.deepEqual(await check({ roleDefinitionId: reader }), []);
+        assert.deepEqual(await check({ roleDefinitionId: ACR_PULL }), []);
+        assert.match((await check({ roleDefinitionId: ACR_PULL, condition, conditionVersion: "2.0" }))[0], /a condition on AcrPull/);
+        const [loose] = await check({
+            roleDefinitionId: reader,
+            condition:
+                "((!(ActionMatches{'Microsoft.ContainerRegistry/registries/repositories/content/read'})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringStartsWithIgnoreCase 'team-a/'))",
+            conditionVersion: "1.0",
+        });
+        assert.match(
+            loose,
+            /conditionVersion is "1\.0", not "2\.0"; it does not restrict Microsoft\.ContainerRegistry\/registries\/repositories\/metadata\/read/,
+        );
+        const [elsewhere] = await check({
+            roleDefinitionId: reader,
+            condition: condition.replaceAll("@Request[Microsoft.ContainerRegistry/registries/repositories:name]", "@Resource[x]"),
+            conditionVersion: "2.0",
+        });
+        assert.match(elsewhere, /does not match on @Request\[Microsoft\.ContainerRegistry\/registries\/repositories:name\]/);
     });
 
     it("application passwords expire within the configured maximum", async () => {

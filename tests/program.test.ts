@@ -23,6 +23,8 @@ import {
     type StackState,
 } from "./mocks";
 
+const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+const REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
 const PROGRAM = path.resolve(__dirname, "..", "index.js");
 const NS = "aks-acr-cross-tenant";
 const REGISTRIES = [
@@ -47,8 +49,10 @@ async function runProgram(
     config: Record<string, string>,
     secretKeys: string[] = [],
     deployed: StackState = new Map(),
+    prepare: (mocks: RecordingMocks) => void = () => undefined,
 ): Promise<{ mocks: RecordingMocks; exports: ProgramExports }> {
     const mocks = await installMocks("prod", false, deployed);
+    prepare(mocks);
     pulumi.runtime.setAllConfig(config, secretKeys);
     delete require.cache[PROGRAM];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -74,7 +78,7 @@ describe("program", () => {
         }
     });
 
-    it("declares exactly the cross-tenant resources, in the right tenants, with one pull role per registry", async () => {
+    it("declares exactly the cross-tenant resources, in the right tenants, with both pull roles on each registry", async () => {
         const { mocks, exports } = await runProgram(REQUIRED);
         const tenants = mocks
             .managed()
@@ -84,8 +88,11 @@ describe("program", () => {
             ["Application", "cross-tenant-acr-pull-app", TENANT_A],
             ["ApplicationPassword", "cross-tenant-acr-pull-secret", TENANT_A],
             ["RoleAssignment", "cross-tenant-acr-pull-contosoimages-pull", TENANT_B],
+            ["RoleAssignment", "cross-tenant-acr-pull-contosoimages-repository-reader", TENANT_B],
             ["RoleAssignment", "cross-tenant-acr-pull-contososhared-pull", TENANT_B],
+            ["RoleAssignment", "cross-tenant-acr-pull-contososhared-repository-reader", TENANT_B],
             ["RoleAssignment", "cross-tenant-acr-pull-contosotools-pull", TENANT_B],
+            ["RoleAssignment", "cross-tenant-acr-pull-contosotools-repository-reader", TENANT_B],
             ["ServicePrincipal", "cross-tenant-acr-pull-cluster-sp", TENANT_A],
             ["ServicePrincipal", "cross-tenant-acr-pull-registry-sp", TENANT_B],
         ]);
@@ -103,17 +110,23 @@ describe("program", () => {
         const principalId = await promiseOf(exports.registryTenantServicePrincipalObjectId);
         const assignments = mocks.ofType("azure-native:authorization:RoleAssignment");
         assert.deepEqual(
-            assignments.map((a) => [
-                a.inputs.scope,
-                String(a.inputs.roleDefinitionId).split("/")[2],
-                a.inputs.principalId,
-                a.inputs.principalType,
-            ]),
+            assignments
+                .map((a) => [
+                    a.inputs.scope,
+                    String(a.inputs.roleDefinitionId).split("/")[2],
+                    String(a.inputs.roleDefinitionId).split("/").pop(),
+                    a.inputs.principalId,
+                    a.inputs.principalType,
+                ])
+                .sort(),
             [
-                [REGISTRIES[0], SUB_B2, principalId, "ServicePrincipal"],
-                [REGISTRIES[1], SUB_B1, principalId, "ServicePrincipal"],
-                [REGISTRIES[2], SUB_B2, principalId, "ServicePrincipal"],
-            ],
+                [REGISTRIES[0], SUB_B2, ACR_PULL, principalId, "ServicePrincipal"],
+                [REGISTRIES[0], SUB_B2, REPOSITORY_READER, principalId, "ServicePrincipal"],
+                [REGISTRIES[1], SUB_B1, ACR_PULL, principalId, "ServicePrincipal"],
+                [REGISTRIES[1], SUB_B1, REPOSITORY_READER, principalId, "ServicePrincipal"],
+                [REGISTRIES[2], SUB_B2, ACR_PULL, principalId, "ServicePrincipal"],
+                [REGISTRIES[2], SUB_B2, REPOSITORY_READER, principalId, "ServicePrincipal"],
+            ].sort(),
         );
     });
 
@@ -137,7 +150,8 @@ describe("program", () => {
         const values = await promiseOf(pulumi.all(exports));
         assert.ok(!JSON.stringify(values).includes(fakeSecretFor("cross-tenant-acr-pull-secret")));
         assert.match(String(values.secretExpiresAt), /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
-        assert.equal((values.roleAssignmentIds as string[]).length, 3);
+        // Both pull roles on each of the three registries.
+        assert.equal((values.roleAssignmentIds as string[]).length, 6);
         assert.equal(values.credentialDelivery, "clusterServicePrincipal");
         assert.deepEqual(values.registryLoginServers, ["contosoimages.azurecr.io", "contososhared.azurecr.io", "contosotools.azurecr.io"]);
         assert.deepEqual(values.pullSecrets, []);
@@ -200,7 +214,7 @@ describe("program", () => {
         assert.equal(mocks.resources.filter((r) => r.type.includes("ClusterCredentialBinding")).length, 0);
         assert.equal(mocks.resources.filter((r) => r.type.startsWith("kubernetes:") || r.type.includes("kubernetes")).length, 0);
         assert.deepEqual(mocks.calls, []);
-        assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 3);
+        assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 6);
     });
 
     it("reads the cluster before anything else in clusterServicePrincipal mode, through the tenant-A provider", async () => {
@@ -378,48 +392,64 @@ describe("program", () => {
         assert.equal((renewsAfter - Date.parse(anchor)) % (150 * 86_400_000), 0, "renewal must fall on a window boundary");
     });
 
-    it("passes its own policy pack", async () => {
-        const { mocks } = await runProgram(REQUIRED);
-        const found: string[] = [];
-        const report = (message: string): void => void found.push(message);
-        for (const resource of mocks.resources) {
-            for (const policy of policies) {
-                if ("validateResource" in policy && typeof policy.validateResource === "function") {
-                    await policy.validateResource(
-                        {
-                            type: resource.type,
-                            name: resource.name,
-                            props: resource.inputs,
-                            getConfig: <T>() => ({ maxLifetimeDays: 730 }) as T,
-                        } as unknown as ResourceValidationArgs,
-                        report,
-                    );
+    for (const [label, config] of [
+        ["as configured by default", REQUIRED],
+        [
+            "with repository limits on an ABAC-mode registry",
+            { ...REQUIRED, [`${NS}:registryRepositories`]: JSON.stringify(["contosoimages/team-a/"]) },
+        ],
+    ] as const) {
+        it(`passes its own policy pack ${label}`, async () => {
+            const { mocks } = await runProgram(config, [], new Map(), (m) =>
+                m.registryModes.set("contosoimages", "AbacRepositoryPermissions"),
+            );
+            if (label.startsWith("with")) {
+                assert.ok(
+                    mocks.named("cross-tenant-acr-pull-contosoimages-repository-reader").inputs.condition,
+                    "no conditioned assignment was declared",
+                );
+            }
+            const found: string[] = [];
+            const report = (message: string): void => void found.push(message);
+            for (const resource of mocks.resources) {
+                for (const policy of policies) {
+                    if ("validateResource" in policy && typeof policy.validateResource === "function") {
+                        await policy.validateResource(
+                            {
+                                type: resource.type,
+                                name: resource.name,
+                                props: resource.inputs,
+                                getConfig: <T>() => ({ maxLifetimeDays: 730 }) as T,
+                            } as unknown as ResourceValidationArgs,
+                            report,
+                        );
+                    }
                 }
             }
-        }
-        const asPolicyResource = (resource: Recorded, all: Recorded[]): PolicyResource =>
-            ({
-                type: resource.type,
-                name: resource.name,
-                urn: resource.name,
-                props: resource.inputs,
-                provider: mocks.providerOf(resource) && { props: mocks.providerOf(resource)?.inputs },
-                // The registry-tenant principal's only dependency is the application it was made for.
-                dependencies: resource.type.includes("ServicePrincipal")
-                    ? all.filter((r) => r.type.includes("application:Application")).map((r) => ({ urn: r.name }))
-                    : [],
-            }) as unknown as PolicyResource;
-        await crossTenantApplicationsAreMultitenant.validateStack(
-            { resources: mocks.resources.map((r) => asPolicyResource(r, mocks.resources)) } as unknown as StackValidationArgs,
-            report,
-        );
-        assert.deepEqual(found, []);
-        assert.equal(
-            mocks.ofType("azuread:index/servicePrincipal:ServicePrincipal").length,
-            2,
-            "the stack check must have had principals to look at",
-        );
-    });
+            const asPolicyResource = (resource: Recorded, all: Recorded[]): PolicyResource =>
+                ({
+                    type: resource.type,
+                    name: resource.name,
+                    urn: resource.name,
+                    props: resource.inputs,
+                    provider: mocks.providerOf(resource) && { props: mocks.providerOf(resource)?.inputs },
+                    // The registry-tenant principal's only dependency is the application it was made for.
+                    dependencies: resource.type.includes("ServicePrincipal")
+                        ? all.filter((r) => r.type.includes("application:Application")).map((r) => ({ urn: r.name }))
+                        : [],
+                }) as unknown as PolicyResource;
+            await crossTenantApplicationsAreMultitenant.validateStack(
+                { resources: mocks.resources.map((r) => asPolicyResource(r, mocks.resources)) } as unknown as StackValidationArgs,
+                report,
+            );
+            assert.deepEqual(found, []);
+            assert.equal(
+                mocks.ofType("azuread:index/servicePrincipal:ServicePrincipal").length,
+                2,
+                "the stack check must have had principals to look at",
+            );
+        });
+    }
 
     it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
         const mocks = await installMocks("prod");
