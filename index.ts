@@ -23,8 +23,11 @@ const registryTenant = tenantProviders("registry-tenant", {
     ...settings.registry.credentials,
 });
 
-/** The delivery's arguments: the cluster to switch, an image pull secret, or nothing. */
-function delivery(): Pick<CrossTenantAcrPullArgs, "cluster" | "imagePullSecret" | "clusterTenantRoles"> {
+/** The delivery's arguments: the cluster to switch, an image pull secret, tokens minted in the cluster, or nothing. */
+function delivery(): Pick<
+    CrossTenantAcrPullArgs,
+    "cluster" | "imagePullSecret" | "federatedPullSecret" | "clusterTenantRoles" | "secretLifetimeDays" | "secretRenewBeforeDays"
+> {
     const target = {
         subscriptionId: settings.cluster.subscriptionId,
         resourceGroupName: settings.cluster.resourceGroupName,
@@ -55,6 +58,28 @@ function delivery(): Pick<CrossTenantAcrPullArgs, "cluster" | "imagePullSecret" 
                     target: settings.delivery.target,
                     serviceAccounts: settings.delivery.serviceAccounts,
                     secretName: settings.delivery.secretName,
+                },
+            };
+        }
+        case "federatedPullSecret": {
+            const cluster = clusterConnection("cluster-kubernetes", {
+                ...target,
+                kubeconfig: settings.delivery.kubeconfig,
+                azureNative: clusterTenant.azureNative,
+            });
+            return {
+                // No secret: the secret's lifetime keys do not apply (the config refuses them off their defaults).
+                secretLifetimeDays: undefined,
+                secretRenewBeforeDays: undefined,
+                federatedPullSecret: {
+                    ...cluster,
+                    cluster: { resourceGroupName: target.resourceGroupName, clusterName: target.clusterName },
+                    namespaces: settings.delivery.namespaces,
+                    target: settings.delivery.target,
+                    serviceAccounts: settings.delivery.serviceAccounts,
+                    secretName: settings.delivery.secretName,
+                    minterServiceAccount: settings.delivery.minterServiceAccount,
+                    refreshInterval: settings.delivery.refreshInterval,
                 },
             };
         }

@@ -46,6 +46,13 @@ import {
     type RegistryRoleChoice,
 } from "./registryAccess";
 import { registryLoginServer } from "./delivery/dockerConfig";
+import {
+    DEFAULT_MINTER_SERVICE_ACCOUNT,
+    DEFAULT_REFRESH_INTERVAL,
+    MAX_FEDERATED_CREDENTIALS,
+    REFRESH_INTERVAL_FORM,
+    isRefreshInterval,
+} from "./delivery/externalSecrets";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "aks-acr-cross-tenant";
@@ -153,7 +160,7 @@ export const CONFIG_KEYS = {
         type: "string",
         required: false,
         default: "clusterServicePrincipal",
-        form: "one of clusterServicePrincipal (switch a service-principal cluster to the application), imagePullSecret (a Kubernetes pull secret, for any cluster), none (the grant only)",
+        form: "one of clusterServicePrincipal (switch a service-principal cluster to the application), imagePullSecret (a Kubernetes pull secret, for any cluster), federatedPullSecret (registry tokens minted in the cluster by External Secrets Operator from a federated credential: no secret), none (the grant only)",
     },
     pullSecretNamespaces: {
         type: "array",
@@ -179,6 +186,13 @@ export const CONFIG_KEYS = {
         default: DEFAULT_PULL_SECRET_NAME,
         form: `the pull secret's name, ${DNS1123_SUBDOMAIN_FORM}`,
     },
+    tokenMinterServiceAccount: {
+        type: "string",
+        required: false,
+        default: DEFAULT_MINTER_SERVICE_ACCOUNT,
+        form: `the service account External Secrets Operator mints tokens with, created in every namespace, ${DNS1123_SUBDOMAIN_FORM}`,
+    },
+    tokenRefreshInterval: { type: "string", required: false, default: DEFAULT_REFRESH_INTERVAL, form: REFRESH_INTERVAL_FORM },
     kubeconfig: {
         type: "string",
         required: false,
@@ -212,7 +226,7 @@ export const CONFIG_KEYS = {
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
 /** How the grant reaches the cluster. */
-export const CREDENTIAL_DELIVERIES = ["clusterServicePrincipal", "imagePullSecret", "none"] as const;
+export const CREDENTIAL_DELIVERIES = ["clusterServicePrincipal", "imagePullSecret", "federatedPullSecret", "none"] as const;
 export type CredentialDelivery = (typeof CREDENTIAL_DELIVERIES)[number];
 
 /** Keys earlier versions read, and what replaces them: a stack file that still sets one gets a problem, not silence. */
@@ -221,18 +235,25 @@ const RETIRED_KEYS: Readonly<Record<string, (value: string) => string>> = {
         `credentialDelivery instead (switchCluster was replaced): ${value === "false" ? "credentialDelivery: none" : "credentialDelivery: clusterServicePrincipal"} for this value, or credentialDelivery: imagePullSecret for a managed-identity cluster; then remove switchCluster`,
 };
 
-/** Keys that only mean something with one delivery, and that delivery. */
-const DELIVERY_KEYS: ReadonlyArray<readonly [ConfigKey, CredentialDelivery]> = [
-    ["clusterRoleAssignments", "clusterServicePrincipal"],
-    ["clusterDeletePolicy", "clusterServicePrincipal"],
-    ["restoreClientId", "clusterServicePrincipal"],
-    ["restoreClientSecret", "clusterServicePrincipal"],
-    ["resetTimeoutMinutes", "clusterServicePrincipal"],
-    ["pullSecretNamespaces", "imagePullSecret"],
-    ["pullSecretTarget", "imagePullSecret"],
-    ["pullSecretServiceAccounts", "imagePullSecret"],
-    ["pullSecretName", "imagePullSecret"],
-    ["kubeconfig", "imagePullSecret"],
+/** Keys that only mean something with some deliveries, and those deliveries. */
+const CLUSTER_SIDE: readonly CredentialDelivery[] = ["imagePullSecret", "federatedPullSecret"];
+const WITH_SECRET: readonly CredentialDelivery[] = ["clusterServicePrincipal", "imagePullSecret", "none"];
+const DELIVERY_KEYS: ReadonlyArray<readonly [ConfigKey, readonly CredentialDelivery[]]> = [
+    ["clusterRoleAssignments", ["clusterServicePrincipal"]],
+    ["clusterDeletePolicy", ["clusterServicePrincipal"]],
+    ["restoreClientId", ["clusterServicePrincipal"]],
+    ["restoreClientSecret", ["clusterServicePrincipal"]],
+    ["resetTimeoutMinutes", ["clusterServicePrincipal"]],
+    ["pullSecretNamespaces", CLUSTER_SIDE],
+    ["pullSecretTarget", CLUSTER_SIDE],
+    ["pullSecretServiceAccounts", CLUSTER_SIDE],
+    ["pullSecretName", CLUSTER_SIDE],
+    ["kubeconfig", CLUSTER_SIDE],
+    ["tokenMinterServiceAccount", ["federatedPullSecret"]],
+    ["tokenRefreshInterval", ["federatedPullSecret"]],
+    ["secretLifetimeDays", WITH_SECRET],
+    ["secretRenewBeforeDays", WITH_SECRET],
+    ["secretWindowAnchor", WITH_SECRET],
 ];
 
 /** A key's spec, widened so optional fields can be read uniformly. */
@@ -298,6 +319,17 @@ export type DeliverySettings =
           readonly secretName: string;
           /** Secret-wrapped; absent means the cluster's user credentials. */
           readonly kubeconfig?: pulumi.Output<string>;
+      }
+    | {
+          readonly kind: "federatedPullSecret";
+          readonly namespaces: readonly string[];
+          readonly target: PullSecretTarget;
+          readonly serviceAccounts: readonly string[];
+          readonly secretName: string;
+          /** Secret-wrapped; absent means the cluster's user credentials. */
+          readonly kubeconfig?: pulumi.Output<string>;
+          readonly minterServiceAccount: string;
+          readonly refreshInterval: string;
       }
     | { readonly kind: "none" };
 
@@ -559,12 +591,13 @@ function parseDelivery(
     if (!(CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery)) {
         problems.push({ key: "credentialDelivery", value: show(delivery), expected: CONFIG_KEYS.credentialDelivery.form });
     }
-    for (const [key, owner] of DELIVERY_KEYS) {
-        if (delivery !== owner && (CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery) && isSetOffDefault(raw, key)) {
+    for (const [key, owners] of DELIVERY_KEYS) {
+        const known = (CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery);
+        if (known && !owners.includes(delivery as CredentialDelivery) && isSetOffDefault(raw, key)) {
             problems.push({
                 key,
                 value: spec(key).secret ? "a secret (value hidden)" : show(raw[key]),
-                expected: `no ${key} unless credentialDelivery is ${owner} (it is ${show(delivery)}); remove it from Pulumi.${stack}.yaml`,
+                expected: `no ${key} unless credentialDelivery is ${owners.join(" or ")} (it is ${show(delivery)}); remove it from Pulumi.${stack}.yaml`,
             });
         }
     }
@@ -606,9 +639,22 @@ function parseDelivery(
         "pullSecretNamespaces",
         list("pullSecretNamespaces", false),
         "label",
-        delivery === "imagePullSecret",
+        CLUSTER_SIDE.includes(delivery as CredentialDelivery),
         problems,
     );
+    if (delivery === "federatedPullSecret" && namespaces.length > MAX_FEDERATED_CREDENTIALS) {
+        problems.push({
+            key: "pullSecretNamespaces",
+            value: `${namespaces.length} namespaces`,
+            expected: `at most ${MAX_FEDERATED_CREDENTIALS} with federatedPullSecret: each needs a federated credential on the application, and Entra allows ${MAX_FEDERATED_CREDENTIALS} per application`,
+        });
+    }
+    const minter = text("tokenMinterServiceAccount");
+    checkKubernetesName("tokenMinterServiceAccount", minter, problems);
+    const refreshInterval = text("tokenRefreshInterval");
+    if (!isRefreshInterval(refreshInterval)) {
+        problems.push({ key: "tokenRefreshInterval", value: show(refreshInterval), expected: REFRESH_INTERVAL_FORM });
+    }
     const target = text("pullSecretTarget");
     if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
         problems.push({ key: "pullSecretTarget", value: show(target), expected: PULL_SECRET_TARGET_FORM });
@@ -648,6 +694,17 @@ function parseDelivery(
                     serviceAccounts: target === "pods" ? [] : serviceAccounts,
                     secretName,
                     kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
+                };
+            case "federatedPullSecret":
+                return {
+                    kind: "federatedPullSecret",
+                    namespaces,
+                    target: target as PullSecretTarget,
+                    serviceAccounts: target === "pods" ? [] : serviceAccounts,
+                    secretName,
+                    kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
+                    minterServiceAccount: minter,
+                    refreshInterval,
                 };
             case "none":
                 return { kind: "none" };

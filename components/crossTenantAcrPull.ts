@@ -29,6 +29,16 @@ import {
 } from "./delivery/dockerConfig";
 import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
 import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
+import type * as FederatedPullSecretModule from "./delivery/federatedPullSecret";
+import type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
+import {
+    DEFAULT_MINTER_SERVICE_ACCOUNT,
+    DEFAULT_REFRESH_INTERVAL,
+    MAX_FEDERATED_CREDENTIALS,
+    REFRESH_INTERVAL_FORM,
+    federationSubject,
+    isRefreshInterval,
+} from "./delivery/externalSecrets";
 import type * as ResourcesModule from "@pulumi/azure-native/resources";
 import {
     DEFAULT_REGISTRY_ROLE,
@@ -63,6 +73,7 @@ import {
 
 export type { ClusterToBind } from "./delivery/clusterServicePrincipal";
 export type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
+export type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
 export type { RegistryTenantProviders } from "./grant";
 
 // Each delivery module is loaded only by the stacks that use it: the image pull secret loads @pulumi/kubernetes,
@@ -70,6 +81,10 @@ export type { RegistryTenantProviders } from "./grant";
 function clusterServicePrincipalDelivery(): typeof ClusterServicePrincipalModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require("./delivery/clusterServicePrincipal") as typeof ClusterServicePrincipalModule;
+}
+function federatedPullSecretDelivery(): typeof FederatedPullSecretModule {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("./delivery/federatedPullSecret") as typeof FederatedPullSecretModule;
 }
 function imagePullSecretDelivery(): typeof ImagePullSecretModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -121,6 +136,12 @@ export interface CrossTenantAcrPullArgs {
      * namespace and a reference from each service account. Not together with `cluster`.
      */
     readonly imagePullSecret?: ImagePullSecretDelivery;
+    /**
+     * Delivery with no secret at all: registry tokens minted in the cluster by External Secrets Operator from a
+     * federated credential per namespace (the cluster's OIDC issuer must be enabled, ESO installed). The grant has no
+     * password and nothing to renew. Not together with `cluster` or `imagePullSecret`.
+     */
+    readonly federatedPullSecret?: FederatedPullSecretDelivery;
     /**
      * Roles the cluster's previous principal held in tenant A (for example NetworkContributor on a custom VNet
      * subnet), granted to the application's tenant-A principal before the switch through the cluster-tenant provider.
@@ -199,7 +220,7 @@ function checkImagePullSecret(key: string, delivery: ImagePullSecretDelivery, pr
     if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
         problems.push({ key: `${key}.target`, value: show(target), expected: PULL_SECRET_TARGET_FORM });
     }
-    if (target === "pods" && delivery.serviceAccounts !== undefined) {
+    if (target === "pods" && delivery.serviceAccounts !== undefined && delivery.serviceAccounts.length > 0) {
         problems.push({
             key: `${key}.serviceAccounts`,
             value: show(delivery.serviceAccounts),
@@ -220,6 +241,7 @@ interface CheckedArgs {
     readonly repositoryLimits: ReadonlyMap<string, RepositoryLimits>;
     readonly clusterTenantRoles: ResolvedClusterTenantRole[];
     readonly pullSecret?: CheckedPullSecret;
+    readonly federated?: CheckedFederated;
 }
 
 /**
@@ -260,25 +282,78 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
         checkClusterToBind("cluster", args.cluster, problems);
     }
     const pullSecret = args.imagePullSecret ? checkImagePullSecret("imagePullSecret", args.imagePullSecret, problems) : undefined;
-    if (args.cluster && args.imagePullSecret) {
+    const federated = args.federatedPullSecret ? checkFederated("federatedPullSecret", args.federatedPullSecret, problems) : undefined;
+    const given = (["cluster", "imagePullSecret", "federatedPullSecret"] as const).filter((key) => args[key] !== undefined);
+    if (given.length > 1) {
         problems.push({
-            key: "imagePullSecret",
-            value: "given together with cluster",
-            expected: "one delivery: cluster (switch a service-principal cluster) or imagePullSecret (any cluster), not both",
+            key: given[1],
+            value: `given together with ${given[0]}`,
+            expected:
+                "one delivery: cluster (switch a service-principal cluster), imagePullSecret (a pull secret, any cluster) or federatedPullSecret (tokens minted in the cluster, no secret)",
         });
     }
-    if (args.imagePullSecret && clusterTenantRoles.length > 0) {
+    const clusterSide = args.imagePullSecret ? "imagePullSecret" : args.federatedPullSecret ? "federatedPullSecret" : undefined;
+    if (clusterSide && clusterTenantRoles.length > 0) {
         problems.push({
             key: "clusterTenantRoles",
             value: `${clusterTenantRoles.length} role(s)`,
-            expected: "no cluster-tenant roles with imagePullSecret: they exist for a cluster that signs in as the application",
+            expected: `no cluster-tenant roles with ${clusterSide}: they exist for a cluster that signs in as the application`,
         });
+    }
+    if (federated) {
+        for (const key of ["secretLifetimeDays", "secretRenewBeforeDays", "initialSecretWindowAnchor"] as const) {
+            if (args[key] !== undefined) {
+                problems.push({ key, value: show(args[key]), expected: `no ${key} with federatedPullSecret: it has no secret to renew` });
+            }
+        }
     }
     throwIfProblems(
         (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
         problems,
     );
-    return { registries, repositoryLimits, clusterTenantRoles, pullSecret };
+    return { registries, repositoryLimits, clusterTenantRoles, pullSecret, federated };
+}
+
+/** The federated delivery with its defaults applied. */
+interface CheckedFederated extends CheckedPullSecret {
+    readonly delivery: FederatedPullSecretDelivery;
+    readonly minter: string;
+    readonly refreshInterval: string;
+}
+
+/**
+ * Checks the federated delivery: the image pull secret delivery's settings, the cluster whose issuer it trusts,
+ * the minting service account, the refresh interval, and Entra's limit of federated credentials per application
+ * (one per namespace).
+ */
+function checkFederated(key: string, delivery: FederatedPullSecretDelivery, problems: Problem[]): CheckedFederated {
+    const base = checkImagePullSecret(key, delivery, problems);
+    const cluster = delivery.cluster as FederatedPullSecretDelivery["cluster"] | undefined;
+    if (!cluster || !isResourceGroupName(cluster.resourceGroupName)) {
+        problems.push({
+            key: `${key}.cluster.resourceGroupName`,
+            value: show(cluster?.resourceGroupName),
+            expected: "a resource group name",
+        });
+    }
+    if (!cluster || !isClusterName(cluster.clusterName)) {
+        problems.push({ key: `${key}.cluster.clusterName`, value: show(cluster?.clusterName), expected: "an AKS cluster name" });
+    }
+    const minter = delivery.minterServiceAccount ?? DEFAULT_MINTER_SERVICE_ACCOUNT;
+    checkKubernetesName(`${key}.minterServiceAccount`, minter, problems);
+    const refreshInterval = delivery.refreshInterval ?? DEFAULT_REFRESH_INTERVAL;
+    if (!isRefreshInterval(refreshInterval)) {
+        problems.push({ key: `${key}.refreshInterval`, value: show(refreshInterval), expected: REFRESH_INTERVAL_FORM });
+    }
+    const namespaces = delivery.namespaces ?? [];
+    if (namespaces.length > MAX_FEDERATED_CREDENTIALS) {
+        problems.push({
+            key: `${key}.namespaces`,
+            value: `${namespaces.length} namespaces`,
+            expected: `at most ${MAX_FEDERATED_CREDENTIALS}: each needs a federated credential on the application, and Entra allows ${MAX_FEDERATED_CREDENTIALS} per application`,
+        });
+    }
+    return { ...base, delivery, minter, refreshInterval };
 }
 
 /** What a delivery declared. */
@@ -292,6 +367,8 @@ interface Delivered {
 interface PlannedDelivery {
     /** Resolves once the delivery's checks pass; the grant waits for it. Absent when there is nothing to check. */
     readonly ready?: pulumi.Output<unknown>;
+    /** For a federated delivery: what the grant's federated credentials trust, instead of a password. */
+    readonly federation?: GrantArgs["federated"];
     /** Declares the delivery, once the grant exists. */
     deliver(grant: Grant): Delivered;
 }
@@ -328,10 +405,44 @@ function planDelivery(
         return {
             ready: targets.ready,
             deliver: (grant) => {
-                const credentials = { clientId: grant.application.clientId, secret: grant.secret, loginServers };
+                const credentials = { clientId: grant.application.clientId, secret: grant.secret!, loginServers };
                 const options = { parent: component, dependsOn: grant.ready };
                 const declared = module.deliverPullSecret(name, targets, credentials, options);
                 return { pullSecrets: declared.secrets, pullSecretRefs: declared.refs };
+            },
+        };
+    }
+    const federated = checked.federated;
+    if (federated) {
+        const module = federatedPullSecretDelivery();
+        const checks = module.checkFederatedTargets(name, federated.delivery, federated.secretName, federated.serviceAccounts, component);
+        const environment = args.azureEnvironment ?? "public";
+        return {
+            ready: checks.targets.ready,
+            federation: {
+                issuer: checks.issuer,
+                subjects: federated.delivery.namespaces.map((namespace) => ({
+                    key: namespace,
+                    subject: federationSubject(namespace, federated.minter),
+                })),
+            },
+            deliver: (grant) => {
+                const declared = module.deliverFederatedPullSecret(
+                    name,
+                    checks,
+                    {
+                        clientId: grant.application.clientId,
+                        registryTenantId: args.registryTenantId,
+                        environment,
+                        registries: checked.registries.map((registry, index) => ({
+                            registryName: registry.registryName,
+                            loginServer: loginServers[index],
+                        })),
+                    },
+                    { minter: federated.minter, refreshInterval: federated.refreshInterval },
+                    { parent: component, dependsOn: grant.ready },
+                );
+                return { pullSecrets: [], pullSecretRefs: declared.refs };
             },
         };
     }
@@ -383,8 +494,15 @@ function checkLimitedRegistryModes(
 }
 
 /** The grant's arguments: the component's, checked, with their defaults. */
-function grantArgs(args: CrossTenantAcrPullArgs, checked: CheckedArgs, now: Date, after: pulumi.Output<unknown> | undefined): GrantArgs {
+function grantArgs(
+    args: CrossTenantAcrPullArgs,
+    checked: CheckedArgs,
+    now: Date,
+    after: pulumi.Output<unknown> | undefined,
+    federated: GrantArgs["federated"],
+): GrantArgs {
     return {
+        federated,
         clusterTenantId: args.clusterTenantId,
         registryTenantId: args.registryTenantId,
         registries: checked.registries,
@@ -423,15 +541,15 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     /** Login servers of the registries (`<name>.azurecr.io`, or the sovereign cloud's suffix), in `registryIds` order. */
     public readonly registryLoginServers: pulumi.Output<string[]>;
     /** When the current client secret expires (ISO 8601, UTC). */
-    public readonly secretExpiresAt: pulumi.Output<string>;
+    public readonly secretExpiresAt: pulumi.Output<string | undefined>;
     /** From when the next `pulumi up` mints a new secret (ISO 8601, UTC). */
-    public readonly secretRenewsAfter: pulumi.Output<string>;
+    public readonly secretRenewsAfter: pulumi.Output<string | undefined>;
     /** The day rotation windows count from (ISO 8601, UTC): the day the component first deployed a secret. */
-    public readonly secretWindowAnchor: pulumi.Output<string>;
+    public readonly secretWindowAnchor: pulumi.Output<string | undefined>;
     /** Tenant B admin-consent link of the manual procedure, for administrators who want to review the grant. */
     public readonly adminConsentUrl: pulumi.Output<string>;
-    /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. */
-    public readonly servicePrincipalProfile: pulumi.Output<ServicePrincipalProfile>;
+    /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. Undefined with `federatedPullSecret`. */
+    public readonly servicePrincipalProfile: pulumi.Output<ServicePrincipalProfile | undefined>;
     /** `namespace/name` of every image pull secret (empty unless `imagePullSecret` was given). */
     public readonly pullSecrets: pulumi.Output<string[]>;
 
@@ -442,7 +560,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     /** The image pull Secrets, one per namespace, when `imagePullSecret` was given. */
     public readonly pullSecretResources: readonly Secret[];
     /** What every binding needs from this component: the tenant, the cloud and the credentials. */
-    private readonly bindingSource: Pick<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
+    private readonly bindingSource?: Pick<ClusterCredentialBindingArgs, "tenantId" | "azureEnvironment" | "clientId" | "secret">;
     /** Client id the bound cluster used before the first switch (empty when no cluster was given). */
     public readonly previousClusterClientId: pulumi.Output<string>;
 
@@ -459,7 +577,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         const delivery = planDelivery(name, args, checked, loginServers, this);
         const modes = checkLimitedRegistryModes(checked, args.registryTenantProviders, this);
         const after = modes === undefined ? delivery.ready : pulumi.all([delivery.ready, modes]);
-        const grant = declareGrant(name, grantArgs(args, checked, now, after), this);
+        const grant = declareGrant(name, grantArgs(args, checked, now, after, delivery.federation), this);
 
         this.applicationClientId = grant.application.clientId;
         this.applicationObjectId = grant.application.objectId;
@@ -467,21 +585,23 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
         this.registryTenantServicePrincipalObjectId = grant.registryTenantPrincipal.objectId;
         this.roleAssignmentIds = pulumi.all(grant.assignments.map((assignment) => assignment.id));
         this.registryLoginServers = pulumi.output(loginServers);
-        this.secretExpiresAt = grant.schedule.apply((s) => s.expiresAt);
-        this.secretRenewsAfter = grant.schedule.apply((s) => s.renewsAfter);
-        this.secretWindowAnchor = grant.anchor;
+        // A federated grant has no secret: these stay undefined, and so are left out of a stack's outputs.
+        this.secretExpiresAt = grant.schedule ? grant.schedule.apply((s) => s.expiresAt) : pulumi.output(undefined);
+        this.secretRenewsAfter = grant.schedule ? grant.schedule.apply((s) => s.renewsAfter) : pulumi.output(undefined);
+        this.secretWindowAnchor = grant.anchor ?? pulumi.output(undefined);
         this.adminConsentUrl = grant.application.clientId.apply((clientId) =>
             adminConsentUrl(environment, args.registryTenantId, clientId),
         );
-        this.servicePrincipalProfile = pulumi.secret(
-            pulumi.all([grant.application.clientId, grant.secret]).apply(([clientId, secret]) => ({ clientId, secret })),
-        );
+        const secret = grant.secret;
+        this.servicePrincipalProfile = secret
+            ? pulumi.secret(pulumi.all([grant.application.clientId, secret]).apply(([clientId, value]) => ({ clientId, secret: value })))
+            : pulumi.output(undefined);
         this.readyForCluster = grant.ready;
-        this.bindingSource = {
+        this.bindingSource = secret && {
             tenantId: args.clusterTenantId,
             azureEnvironment: args.azureEnvironment,
             clientId: grant.application.clientId,
-            secret: grant.secret,
+            secret,
         };
 
         const delivered = delivery.deliver(grant);
@@ -520,12 +640,19 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     ): ClusterCredentialBinding {
         const problems: Problem[] = [];
         checkClusterToBind(name, cluster, problems);
+        if (this.bindingSource === undefined) {
+            problems.push({
+                key: name,
+                value: "a federated grant",
+                expected: "a grant with a client secret: a cluster signs in with one; federatedPullSecret has none",
+            });
+        }
         throwIfProblems(
             (count) =>
                 `Invalid cluster for CrossTenantAcrPull.bindCluster "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
             problems,
         );
-        return clusterServicePrincipalDelivery().bindClusterServicePrincipal(name, cluster, this.bindingSource, {
+        return clusterServicePrincipalDelivery().bindClusterServicePrincipal(name, cluster, this.bindingSource!, {
             parent: this,
             dependsOn: [...this.readyForCluster, ...(opts?.dependsOn ?? [])],
         });

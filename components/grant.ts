@@ -10,6 +10,7 @@ import { RoleAssignment } from "@pulumi/azure-native/authorization";
 import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azureIds";
+import { FEDERATION_AUDIENCE } from "./delivery/externalSecrets";
 import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
 import { secretDatesFromTags, secretHealth, secretTags } from "./secretHealth";
@@ -42,6 +43,14 @@ export interface GrantArgs {
     readonly initialWindowAnchor?: Date;
     readonly stackName?: string;
     /**
+     * A federated grant: no password, and instead one federated identity credential per subject, trusting the
+     * cluster's OIDC issuer. Absent: the grant carries a client secret that rotates.
+     */
+    readonly federated?: {
+        readonly issuer: pulumi.Output<string>;
+        readonly subjects: readonly { readonly key: string; readonly subject: string }[];
+    };
+    /**
      * Resolves once the delivery's checks passed (for example: the cluster accepts a service principal). Nothing of
      * the grant reaches the engine before, so a delivery that cannot work stops the run before anything is created.
      */
@@ -52,17 +61,20 @@ export interface GrantArgs {
 export interface Grant {
     readonly application: azuread.Application;
     readonly clusterTenantPrincipal: azuread.ServicePrincipal;
-    readonly password: azuread.ApplicationPassword;
+    /** The client secret's password; absent in a federated grant. */
+    readonly password?: azuread.ApplicationPassword;
+    /** The federated identity credentials of a federated grant (empty otherwise). */
+    readonly federatedCredentials: readonly azuread.ApplicationFederatedIdentityCredential[];
     readonly registryTenantPrincipal: azuread.ServicePrincipal;
     /** The pull role assignments: per registry, in `registries` order, its roles (`registryAccess.plannedAssignments`). */
     readonly assignments: readonly RoleAssignment[];
     readonly clusterTenantAssignments: readonly RoleAssignment[];
-    /** The client secret, a Pulumi secret. */
-    readonly secret: pulumi.Output<string>;
-    /** The day rotation windows count from (ISO 8601). */
-    readonly anchor: pulumi.Output<string>;
-    /** The current rotation window's dates (ISO 8601). */
-    readonly schedule: pulumi.Output<{ readonly windowStart: string; readonly renewsAfter: string; readonly expiresAt: string }>;
+    /** The client secret, a Pulumi secret; absent in a federated grant. */
+    readonly secret?: pulumi.Output<string>;
+    /** The day rotation windows count from (ISO 8601); absent in a federated grant. */
+    readonly anchor?: pulumi.Output<string>;
+    /** The current rotation window's dates (ISO 8601); absent in a federated grant. */
+    readonly schedule?: pulumi.Output<{ readonly windowStart: string; readonly renewsAfter: string; readonly expiresAt: string }>;
     /** Every principal and role assignment: what must exist before the cluster uses the credentials. */
     readonly ready: pulumi.Resource[];
 }
@@ -75,30 +87,10 @@ function shortHash(text: string): string {
 /** Declares the grant as children of `parent`; tenant-A resources use the parent's providers. */
 export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resource): Grant {
     const registryTenant = args.registryTenantProviders;
-    const { now, lifetimeDays, renewBeforeDays } = args;
     // Holds a value back until the delivery's checks pass (see `after`).
     const hold = <T>(value: T): pulumi.Input<T> => (args.after === undefined ? value : args.after.apply(() => value));
 
-    // The day rotation windows count from, kept in the component's own state: the keeper records the day of the
-    // first deployment and `ignoreChanges` keeps it, so every later run reads that day back from the state (in
-    // previews too) while the keeper it would declare moves with the clock. The random value itself is unused.
-    const anchorRecord = new RandomId(
-        `${name}-secret-anchor`,
-        {
-            byteLength: 4,
-            keepers: { firstSecretDay: hold(startOfDay(args.initialWindowAnchor ?? now).toISOString()) },
-        },
-        { parent, ignoreChanges: ["keepers"] },
-    );
-    // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
-    const anchor = anchorRecord.keepers.apply((keepers) => {
-        const recorded = keepers?.firstSecretDay ? new Date(keepers.firstSecretDay) : undefined;
-        return startOfDay(recorded && !Number.isNaN(recorded.getTime()) ? recorded : now).toISOString();
-    });
-    const schedule = anchor.apply((day) => {
-        const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
-        return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
-    });
+    const rotation = args.federated === undefined ? secretRotation(name, args, parent, hold) : undefined;
 
     const application = new azuread.Application(
         `${name}-app`,
@@ -109,10 +101,10 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
             owners: args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
             // The consent link redirects here; Entra matches it exactly, so both use the same constant.
             web: { redirectUris: [CONSENT_REDIRECT_URI] },
-            notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; its secret rotates automatically.`,
+            notes: `Lets AKS in tenant ${args.clusterTenantId} pull from container registries in tenant ${args.registryTenantId}. Managed by Pulumi; ${rotation ? "its secret rotates automatically" : "it has no secret: federated credentials trust the cluster's OIDC issuer"}.`,
             // The current secret's dates, on the application itself: the next run reads them back (below) to say
             // in its preview whether the deployed secret is due or expired.
-            tags: schedule.apply(secretTags),
+            tags: rotation?.schedule.apply(secretTags),
         },
         { parent },
     );
@@ -122,14 +114,36 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
 
     // The end date comes from the rotation window, so it is stable across runs until renewal is due;
     // the old password is deleted only after its replacement exists (create-before-delete, the default).
-    const password = new azuread.ApplicationPassword(
-        `${name}-secret`,
-        {
-            applicationId: application.id,
-            displayName: schedule.apply((s) => `aks-acr-pull ${s.windowStart.slice(0, 10)}`),
-            endDate: schedule.apply((s) => s.expiresAt),
-        },
-        { parent, additionalSecretOutputs: ["value"] },
+    const password =
+        rotation &&
+        new azuread.ApplicationPassword(
+            `${name}-secret`,
+            {
+                applicationId: application.id,
+                displayName: rotation.schedule.apply((s) => `aks-acr-pull ${s.windowStart.slice(0, 10)}`),
+                endDate: rotation.schedule.apply((s) => s.expiresAt),
+            },
+            { parent, additionalSecretOutputs: ["value"] },
+        );
+
+    // No password: one federated credential per subject (a minting service account), trusting the cluster's OIDC
+    // issuer. Entra allows 20 per application; the component checks the count. Names key on the subject, so the
+    // list's order changes nothing.
+    const federatedCredentials = (args.federated?.subjects ?? []).map(
+        ({ key, subject }) =>
+            new azuread.ApplicationFederatedIdentityCredential(
+                `${name}-federated-${key}`,
+                {
+                    applicationId: application.id,
+                    // 3-120 characters of letters, digits, '-' and '_', unique in the application, immutable.
+                    displayName: `aks-${key}-${shortHash(subject)}`,
+                    description: subject,
+                    issuer: args.federated!.issuer,
+                    subject,
+                    audiences: [FEDERATION_AUDIENCE],
+                },
+                { parent },
+            ),
     );
 
     // Provisioning the application in tenant B is what the manual procedure's admin consent does.
@@ -178,12 +192,63 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
             ),
     );
 
-    // The application as Entra holds it now. A read, not the declared resource: in a preview it still carries the
-    // deployed secret's dates, which is what the warnings are about. On the first deployment the application's id
-    // is unknown in the preview, so nothing is read and nothing is said.
+    if (rotation) warnAboutDeployedSecret(name, application, args, parent);
+
+    return {
+        application,
+        clusterTenantPrincipal,
+        password,
+        federatedCredentials,
+        registryTenantPrincipal,
+        assignments,
+        clusterTenantAssignments,
+        secret: password && pulumi.secret(password.value),
+        anchor: rotation?.anchor,
+        schedule: rotation?.schedule,
+        ready: [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments, ...federatedCredentials],
+    };
+}
+
+/** The rotation anchor, kept in the component's state, and the current window's dates. */
+function secretRotation(
+    name: string,
+    args: GrantArgs,
+    parent: pulumi.Resource,
+    hold: <T>(value: T) => pulumi.Input<T>,
+): { readonly anchor: pulumi.Output<string>; readonly schedule: NonNullable<Grant["schedule"]> } {
+    const { now, lifetimeDays, renewBeforeDays } = args;
+    // The day rotation windows count from, kept in the component's own state: the keeper records the day of the
+    // first deployment and `ignoreChanges` keeps it, so every later run reads that day back from the state (in
+    // previews too) while the keeper it would declare moves with the clock. The random value itself is unused.
+    const anchorRecord = new RandomId(
+        `${name}-secret-anchor`,
+        {
+            byteLength: 4,
+            keepers: { firstSecretDay: hold(startOfDay(args.initialWindowAnchor ?? now).toISOString()) },
+        },
+        { parent, ignoreChanges: ["keepers"] },
+    );
+    // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
+    const anchor = anchorRecord.keepers.apply((keepers) => {
+        const recorded = keepers?.firstSecretDay ? new Date(keepers.firstSecretDay) : undefined;
+        return startOfDay(recorded && !Number.isNaN(recorded.getTime()) ? recorded : now).toISOString();
+    });
+    const schedule = anchor.apply((day) => {
+        const { windowStart, renewsAfter, expiresAt } = secretSchedule({ now, lifetimeDays, renewBeforeDays, anchor: new Date(day) });
+        return { windowStart: windowStart.toISOString(), renewsAfter: renewsAfter.toISOString(), expiresAt: expiresAt.toISOString() };
+    });
+    return { anchor, schedule };
+}
+
+/**
+ * Warns in every preview when the deployed secret is due or expired, from the application as Entra holds it now:
+ * a read, not the declared resource, so in a preview it still carries the deployed secret's dates. On the first
+ * deployment the application's id is unknown in the preview, so nothing is read and nothing is said.
+ */
+function warnAboutDeployedSecret(name: string, application: azuread.Application, args: GrantArgs, parent: pulumi.Resource): void {
     const stack = args.stackName ?? pulumi.getStack();
     azuread.Application.get(`${name}-app-deployed`, application.id, undefined, { parent }).tags.apply((tags) => {
-        const health = secretHealth(secretDatesFromTags(tags ?? []), now, stack);
+        const health = secretHealth(secretDatesFromTags(tags ?? []), args.now, stack);
         if (health.level === "renewal-due") {
             void pulumi.log.warn(health.message, parent);
         } else if (health.level === "expired") {
@@ -191,17 +256,4 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
             void pulumi.log.error(health.message, parent);
         }
     });
-
-    return {
-        application,
-        clusterTenantPrincipal,
-        password,
-        registryTenantPrincipal,
-        assignments,
-        clusterTenantAssignments,
-        secret: pulumi.secret(password.value),
-        anchor,
-        schedule,
-        ready: [clusterTenantPrincipal, ...assignments, ...clusterTenantAssignments],
-    };
 }

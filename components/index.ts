@@ -5,6 +5,7 @@ export { CrossTenantAcrPull, DEFAULT_SECRET_LIFETIME_DAYS, DEFAULT_SECRET_RENEW_
 export type {
     ClusterToBind,
     CrossTenantAcrPullArgs,
+    FederatedPullSecretDelivery,
     ImagePullSecretDelivery,
     RegistryTenantProviders,
     ServicePrincipalProfile,
@@ -24,6 +25,14 @@ export {
     registryLoginServer,
 } from "./delivery/dockerConfig";
 export type { DockerAuth, DockerConfig, PullSecretTarget } from "./delivery/dockerConfig";
+export {
+    DEFAULT_MINTER_SERVICE_ACCOUNT,
+    DEFAULT_REFRESH_INTERVAL,
+    MAX_FEDERATED_CREDENTIALS,
+    acrAccessTokenSpec,
+    externalSecretSpec,
+    federationSubject,
+} from "./delivery/externalSecrets";
 export { clusterConnection, clusterKubernetesProvider, type ClusterConnection } from "./delivery/kubernetesProvider";
 export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";

@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type {
@@ -10,6 +9,7 @@ import type {
 } from "../components/crossTenantAcrPull";
 import type { DockerConfig } from "../components/delivery/dockerConfig";
 import { ValidationError } from "../components/validation";
+import { startFakeDiscovery, type FakeDiscovery } from "./fakeDiscovery";
 import {
     type Recorded,
     RecordingMocks,
@@ -110,7 +110,7 @@ describe("CrossTenantAcrPull", () => {
         const password = mocks.named("pull-secret");
         assert.equal(password.inputs.applicationId, app.id);
         assert.equal(mocks.tenantOf(password), TENANT_A);
-        assert.equal(password.inputs.endDate, await promiseOf(component.secretExpiresAt));
+        assert.equal(password.inputs.endDate, String(await promiseOf(component.secretExpiresAt)));
         const lifetimeMs = Date.parse(String(password.inputs.endDate)) - NOW.getTime();
         assert.ok(lifetimeMs > 0 && lifetimeMs <= 180 * 86_400_000, `end date ${String(password.inputs.endDate)} is not within 180 days`);
 
@@ -314,9 +314,9 @@ describe("CrossTenantAcrPull", () => {
         const component = build();
         await resolved(component);
         assert.equal(await pulumi.isSecret(component.servicePrincipalProfile), true);
-        const profile = await promiseOf(component.servicePrincipalProfile);
+        const profile = (await promiseOf(component.servicePrincipalProfile))!;
         assert.equal(profile.clientId, await promiseOf(component.applicationClientId));
-        assert.equal(profile.secret, `${fakeSecretFor("pull-secret")}:${await promiseOf(component.secretExpiresAt)}`);
+        assert.equal(profile.secret, `${fakeSecretFor("pull-secret")}:${String(await promiseOf(component.secretExpiresAt))}`);
         const plainOutputs = [
             component.applicationClientId,
             component.applicationObjectId,
@@ -336,7 +336,7 @@ describe("CrossTenantAcrPull", () => {
         const first = build({ clock: () => NOW });
         await resolved(first);
         const deployed = mocks.snapshot();
-        const renewsAfter = Date.parse(await promiseOf(first.secretRenewsAfter));
+        const renewsAfter = Date.parse(String(await promiseOf(first.secretRenewsAfter)));
         const endDates = [String(mocks.named("pull-secret").inputs.endDate)];
         for (const later of [NOW.getTime() + 3_600_000, Math.min(NOW.getTime() + 7 * 86_400_000, renewsAfter - 1)]) {
             mocks = await installMocks("test", false, deployed);
@@ -626,7 +626,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         const component = buildPullSecret();
         await delivered(component);
         const clientId = await promiseOf(component.applicationClientId);
-        const { secret } = await promiseOf(component.servicePrincipalProfile);
+        const { secret } = (await promiseOf(component.servicePrincipalProfile))!;
         const secrets = mocks.ofType("kubernetes:core/v1:Secret");
         assert.deepEqual(
             secrets.map((s) => [s.name, s.inputs.type, (s.inputs.metadata as { name: string; namespace: string }).namespace]),
@@ -762,7 +762,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
         assert.deepEqual(again, before, "a later run inside the rotation window must declare identical Secrets");
 
         // After the window: a new password, the same Secrets (same names, namespaces and type) with new data only.
-        const renewal = new Date(Date.parse(await promiseOf(first.secretRenewsAfter)) + 3_600_000);
+        const renewal = new Date(Date.parse(String(await promiseOf(first.secretRenewsAfter))) + 3_600_000);
         mocks = await installMocks("test", false, deployed);
         mocks.withKubernetes(["apps", "jobs"], ["default", "builder"]);
         const renewed = build({
@@ -870,55 +870,28 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
 describe("CrossTenantAcrPull injecting the pull secret into pods", () => {
     const POLICY_TYPE = "kubernetes:admissionregistration.k8s.io/v1:MutatingAdmissionPolicy";
     const BINDING_TYPE = "kubernetes:admissionregistration.k8s.io/v1:MutatingAdmissionPolicyBinding";
-    let server: http.Server;
-    /** The resources the fake API server's discovery lists for admissionregistration.k8s.io/v1. */
-    let served: string[];
+    let discovery: FakeDiscovery;
     let cluster: import("../components").ClusterConnection;
 
     before(async () => {
-        // Just enough of an API server for the discovery read: the real Kubernetes client talks to it.
-        server = http.createServer((request, response) => {
-            response.setHeader("content-type", "application/json");
-            if (request.url === "/apis/admissionregistration.k8s.io/v1") {
-                const resources = served.map((name) => ({ name, namespaced: false, kind: name, verbs: ["get"], singularName: "" }));
-                response.end(
-                    JSON.stringify({
-                        kind: "APIResourceList",
-                        apiVersion: "v1",
-                        groupVersion: "admissionregistration.k8s.io/v1",
-                        resources,
-                    }),
-                );
-            } else if (request.url === "/version") {
-                response.end(JSON.stringify({ major: "1", minor: "35", gitVersion: "v1.35.2" }));
-            } else {
-                response.statusCode = 404;
-                response.end(JSON.stringify({ kind: "Status", code: 404 }));
-            }
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        discovery = await startFakeDiscovery();
     });
-    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    after(() => discovery.close());
 
     beforeEach(async () => {
-        served = ["mutatingadmissionpolicies", "mutatingadmissionpolicybindings", "validatingadmissionpolicies"];
+        discovery.served.set("admissionregistration.k8s.io/v1", [
+            "mutatingadmissionpolicies",
+            "mutatingadmissionpolicybindings",
+            "validatingadmissionpolicies",
+        ]);
         mocks = await installMocks();
         mocks.withKubernetes(["apps", "jobs"], ["default"]);
         components = await import("../components");
-        const { port } = server.address() as { port: number };
         cluster = components.clusterConnection("k8s", {
             subscriptionId: SUB_A,
             resourceGroupName: "rg-aks",
             clusterName: "aks-prod",
-            kubeconfig: [
-                "apiVersion: v1",
-                "kind: Config",
-                // The client takes plain HTTP only with verification off; the rig's tests use TLS.
-                `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
-                "users: [{name: u, user: {token: KUBE-TOKEN-SECRET}}]",
-                "contexts: [{name: x, context: {cluster: c, user: u}}]",
-                "current-context: x",
-            ].join("\n"),
+            kubeconfig: discovery.kubeconfig(),
         });
     });
 
@@ -953,7 +926,7 @@ describe("CrossTenantAcrPull injecting the pull secret into pods", () => {
     });
 
     it("stops before declaring anything on a cluster that does not serve mutating admission policies, naming the version it needs", async () => {
-        served = ["validatingadmissionpolicies", "validatingadmissionpolicybindings"];
+        discovery.served.set("admissionregistration.k8s.io/v1", ["validatingadmissionpolicies", "validatingadmissionpolicybindings"]);
         const errors = await capturedErrors(async () => {
             const component = build({ imagePullSecret: { ...cluster, namespaces: ["apps"], target: "pods" } });
             throw await failureOf(component.applicationClientId);
@@ -984,6 +957,252 @@ describe("CrossTenantAcrPull injecting the pull secret into pods", () => {
         assert.throws(
             () => build({ imagePullSecret: { ...cluster, namespaces: ["apps"], target: "pods", serviceAccounts: ["default"] } }),
             /imagePullSecret\.serviceAccounts: got \["default"\]; expected no service accounts with target pods/,
+        );
+    });
+});
+
+describe("CrossTenantAcrPull minting registry tokens in the cluster from a federated credential", () => {
+    const ISSUER = "https://westeurope.oic.prod-aks.azure.com/aaaaaaaa-0000-4000-8000-00000000000a/11111111-2222-4333-8444-555555555555/";
+    const FIC_TYPE = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential";
+    let discovery: FakeDiscovery;
+    let connection: import("../components").ClusterConnection;
+
+    before(async () => {
+        discovery = await startFakeDiscovery();
+    });
+    after(() => discovery.close());
+
+    beforeEach(async () => {
+        discovery.served.set("external-secrets.io/v1", ["externalsecrets", "secretstores"]);
+        discovery.served.set("generators.external-secrets.io/v1alpha1", ["acraccesstokens", "passwords"]);
+        mocks = await installMocks();
+        mocks.withKubernetes(["apps", "jobs"], ["default"]);
+        mocks.cluster = { identity: { type: "SystemAssigned" }, oidcIssuerProfile: { enabled: true, issuerURL: ISSUER } };
+        components = await import("../components");
+        connection = components.clusterConnection("k8s", {
+            subscriptionId: SUB_A,
+            resourceGroupName: "rg-aks",
+            clusterName: "aks-prod",
+            kubeconfig: discovery.kubeconfig(),
+        });
+    });
+
+    function buildFederated(
+        delivery: Partial<import("../components").FederatedPullSecretDelivery> = {},
+        overrides: Partial<CrossTenantAcrPullArgs> = {},
+    ): CrossTenantAcrPullType {
+        return build({
+            federatedPullSecret: {
+                ...connection,
+                cluster: { resourceGroupName: "rg-aks", clusterName: "aks-prod" },
+                namespaces: ["apps", "jobs"],
+                ...delivery,
+            },
+            ...overrides,
+        });
+    }
+
+    async function delivered(component: CrossTenantAcrPullType): Promise<void> {
+        await resolved(component);
+        await promiseOf(component.pullSecrets);
+        await settle();
+    }
+
+    it("declares no password, and a federated credential per namespace trusting the cluster's OIDC issuer", async () => {
+        const component = buildFederated();
+        await delivered(component);
+        assert.deepEqual(mocks.ofType("azuread:index/applicationPassword:ApplicationPassword"), []);
+        assert.deepEqual(mocks.ofType("random:index/randomId:RandomId"), [], "no rotation anchor: nothing rotates");
+        assert.ok(!mocks.resources.some((r) => r.name === "pull-app-deployed"), "no read of the secret's dates");
+        const app = mocks.named("pull-app");
+        const credentials = mocks.ofType(FIC_TYPE);
+        assert.deepEqual(
+            credentials.map((c) => [
+                c.name,
+                c.inputs.applicationId,
+                c.inputs.issuer,
+                c.inputs.subject,
+                c.inputs.audiences,
+                mocks.tenantOf(c),
+            ]),
+            [
+                [
+                    "pull-federated-apps",
+                    app.id,
+                    ISSUER,
+                    "system:serviceaccount:apps:acr-token-minter",
+                    ["api://AzureADTokenExchange"],
+                    TENANT_A,
+                ],
+                [
+                    "pull-federated-jobs",
+                    app.id,
+                    ISSUER,
+                    "system:serviceaccount:jobs:acr-token-minter",
+                    ["api://AzureADTokenExchange"],
+                    TENANT_A,
+                ],
+            ],
+        );
+        for (const credential of credentials) {
+            assert.match(String(credential.inputs.displayName), /^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$/, "Entra's name rules");
+        }
+        // The pull roles and the tenant-B principal are the grant's as always.
+        assert.equal(mocks.ofType("azure-native:authorization:RoleAssignment").length, 4);
+        const read = mocks.calls.find((call) => call.token === "azure-native:containerservice:getManagedCluster");
+        assert.deepEqual(read?.inputs, { resourceGroupName: "rg-aks", resourceName: "aks-prod" });
+        // Nothing to renew, no secret in any output.
+        assert.deepEqual(
+            await promiseOf(
+                pulumi.all([
+                    component.secretExpiresAt,
+                    component.secretRenewsAfter,
+                    component.secretWindowAnchor,
+                    component.servicePrincipalProfile,
+                ]),
+            ),
+            [undefined, undefined, undefined, undefined],
+        );
+        assert.ok(!JSON.stringify(mocks.resources.map((r) => r.inputs)).includes(fakeSecretFor("pull-secret")));
+    });
+
+    it("declares in each namespace the minting service account, a generator per registry and the ExternalSecret, then the references", async () => {
+        const component = buildFederated({ serviceAccounts: ["default"], secretName: "contoso-pull", refreshInterval: "30m" });
+        await delivered(component);
+        const clientId = await promiseOf(component.applicationClientId);
+        assert.deepEqual(mocks.ofType("kubernetes:core/v1:Secret"), [], "ESO writes the Secret; this stack declares none");
+        const minters = mocks.managed().filter((r) => r.type === "kubernetes:core/v1:ServiceAccount");
+        assert.deepEqual(
+            minters.map((m) => [m.name, m.inputs.metadata, m.inputs.automountServiceAccountToken, mocks.providerOf(m)?.name]),
+            ["apps", "jobs"].map((namespace) => [
+                `pull-${namespace}-token-minter`,
+                {
+                    name: "acr-token-minter",
+                    namespace,
+                    labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aks-acr-cross-tenant" },
+                    annotations: { "azure.workload.identity/client-id": clientId, "azure.workload.identity/tenant-id": TENANT_B },
+                },
+                false,
+                "k8s",
+            ]),
+        );
+        const generators = mocks.ofType("kubernetes:generators.external-secrets.io/v1alpha1:ACRAccessToken");
+        assert.deepEqual(
+            generators.map((g) => [
+                (g.inputs.metadata as { namespace: string; name: string }).namespace,
+                (g.inputs.metadata as { name: string }).name,
+                g.inputs.spec,
+            ]),
+            ["apps", "jobs"].flatMap((namespace) =>
+                [
+                    ["acr-contosoimages", "contosoimages.azurecr.io"],
+                    ["acr-contososhared", "contososhared.azurecr.io"],
+                ].map(([name, registry]) => [
+                    namespace,
+                    name,
+                    {
+                        tenantId: TENANT_B,
+                        registry,
+                        environmentType: "PublicCloud",
+                        auth: { workloadIdentity: { serviceAccountRef: { name: "acr-token-minter" } } },
+                    },
+                ]),
+            ),
+        );
+        const externalSecrets = mocks.ofType("kubernetes:external-secrets.io/v1:ExternalSecret");
+        assert.equal(externalSecrets.length, 2);
+        const [apps] = externalSecrets;
+        assert.deepEqual((apps.inputs.metadata as { annotations: unknown }).annotations, { "pulumi.com/waitFor": "condition=Ready" });
+        const spec = apps.inputs.spec as {
+            refreshInterval: string;
+            dataFrom: { sourceRef: { generatorRef: { name: string } }; rewrite: { regexp: { target: string } }[] }[];
+            target: { name: string; creationPolicy: string; template: { type: string; data: Record<string, string> } };
+        };
+        assert.equal(spec.refreshInterval, "30m");
+        assert.deepEqual(
+            spec.dataFrom.map((d) => [d.sourceRef.generatorRef.name, d.rewrite[0].regexp.target]),
+            [
+                ["acr-contosoimages", "acr0_${1}"],
+                ["acr-contososhared", "acr1_${1}"],
+            ],
+        );
+        assert.deepEqual(
+            [spec.target.name, spec.target.creationPolicy, spec.target.template.type],
+            ["contoso-pull", "Owner", "kubernetes.io/dockerconfigjson"],
+        );
+        // The template is a dockerconfigjson once ESO fills in each generator's renamed keys.
+        const filled = spec.target.template.data[".dockerconfigjson"].replace(/\{\{ [^}]* \}\}/g, "X");
+        assert.deepEqual(Object.keys((JSON.parse(filled) as { auths: object }).auths), [
+            "contosoimages.azurecr.io",
+            "contososhared.azurecr.io",
+        ]);
+        assert.match(
+            spec.target.template.data[".dockerconfigjson"],
+            /"username":"\{\{ \.acr1_username \}\}","password":"\{\{ \.acr1_password \}\}"/,
+        );
+        // The references name the Secret ESO writes.
+        assert.deepEqual(
+            mocks.ofType(REFERENCE_TYPE).map((r) => [r.inputs.namespace, r.inputs.serviceAccount, r.inputs.secretName]),
+            [
+                ["apps", "default", "contoso-pull"],
+                ["jobs", "default", "contoso-pull"],
+            ],
+        );
+        assert.deepEqual(await promiseOf(component.pullSecrets), ["apps/contoso-pull", "jobs/contoso-pull"]);
+    });
+
+    it("stops before declaring anything on a cluster without an OIDC issuer, naming the command that enables it", async () => {
+        mocks.cluster = { identity: { type: "SystemAssigned" }, oidcIssuerProfile: { enabled: false } };
+        const errors = await capturedErrors(async () => {
+            throw await failureOf(buildFederated().applicationClientId);
+        });
+        assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
+        assert.match(errors.logged[0], /AKS cluster aks-prod \(resource group rg-aks\) has no OIDC issuer/);
+        assert.match(errors.logged[0], /az aks update --resource-group rg-aks --name aks-prod --enable-oidc-issuer/);
+        await assertNothingDeclared();
+    });
+
+    it("stops before declaring anything on a cluster without External Secrets Operator, naming the version it needs", async () => {
+        discovery.served.delete("generators.external-secrets.io/v1alpha1");
+        const errors = await capturedErrors(async () => {
+            throw await failureOf(buildFederated().applicationClientId);
+        });
+        assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
+        assert.match(errors.logged[0], /does not serve acraccesstokens in generators\.external-secrets\.io\/v1alpha1/);
+        assert.match(errors.logged[0], /Install External Secrets Operator v0\.17\.0 or later/);
+        assert.ok(!errors.logged[0].includes("KUBE-TOKEN-SECRET"));
+        await assertNothingDeclared();
+    });
+
+    it("names every bad federated setting in one error, Entra's 20-credential limit and the secret's keys included", () => {
+        const many = Array.from({ length: 21 }, (_, i) => `team-${i}`);
+        assert.throws(
+            () =>
+                buildFederated(
+                    {
+                        namespaces: many,
+                        minterServiceAccount: "Bad_Name",
+                        refreshInterval: "5h",
+                        cluster: { resourceGroupName: "rg-aks", clusterName: "" },
+                    },
+                    { secretLifetimeDays: 90, imagePullSecret: { ...connection, namespaces: ["apps"] } },
+                ),
+            (error: unknown) => {
+                assert.ok(error instanceof ValidationError);
+                assert.deepEqual(
+                    error.problems.map((p) => p.key),
+                    [
+                        "federatedPullSecret.cluster.clusterName",
+                        "federatedPullSecret.minterServiceAccount",
+                        "federatedPullSecret.refreshInterval",
+                        "federatedPullSecret.namespaces",
+                        "federatedPullSecret",
+                        "secretLifetimeDays",
+                    ],
+                );
+                assert.match(error.problems[3].expected, /at most 20: each needs a federated credential/);
+                return true;
+            },
         );
     });
 });

@@ -41,6 +41,7 @@ export interface RecordedCall {
 export interface MockCluster {
     readonly servicePrincipalProfile?: { readonly clientId: string };
     readonly identity?: { readonly type: string };
+    readonly oidcIssuerProfile?: { readonly enabled?: boolean; readonly issuerURL?: string };
 }
 
 /** A kubeconfig as the AKS user-credential action returns it (decoded). */

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { crossTenantApplicationsAreMultitenant, policies } from "../policy/policies";
+import { startFakeDiscovery, type FakeDiscovery } from "./fakeDiscovery";
 import {
     type Recorded,
     RecordingMocks,
@@ -257,6 +258,55 @@ describe("program", () => {
         );
     });
 
+    describe("with credentialDelivery federatedPullSecret", () => {
+        let discovery: FakeDiscovery;
+        before(async () => {
+            discovery = await startFakeDiscovery();
+            discovery.served.set("external-secrets.io/v1", ["externalsecrets"]);
+            discovery.served.set("generators.external-secrets.io/v1alpha1", ["acraccesstokens"]);
+        });
+        after(() => discovery.close());
+
+        it("declares federated credentials and ESO's objects instead of a password, and exports nothing to renew", async () => {
+            const { mocks, exports } = await runProgram(
+                {
+                    ...REQUIRED,
+                    [`${NS}:credentialDelivery`]: "federatedPullSecret",
+                    [`${NS}:pullSecretNamespaces`]: JSON.stringify(["apps"]),
+                    [`${NS}:kubeconfig`]: discovery.kubeconfig(),
+                    [`${NS}:tokenRefreshInterval`]: "45m",
+                },
+                [`${NS}:kubeconfig`],
+                new Map(),
+                (m) => {
+                    m.withKubernetes(["apps"], ["default"]);
+                    m.cluster = {
+                        identity: { type: "SystemAssigned" },
+                        oidcIssuerProfile: { enabled: true, issuerURL: "https://issuer.example/x/" },
+                    };
+                },
+            );
+            assert.deepEqual(mocks.ofType("azuread:index/applicationPassword:ApplicationPassword"), []);
+            const [credential] = mocks.ofType(
+                "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+            );
+            assert.deepEqual(
+                [credential.inputs.issuer, credential.inputs.subject],
+                ["https://issuer.example/x/", "system:serviceaccount:apps:acr-token-minter"],
+            );
+            const [externalSecret] = mocks.ofType("kubernetes:external-secrets.io/v1:ExternalSecret");
+            assert.equal((externalSecret.inputs.spec as { refreshInterval: string }).refreshInterval, "45m");
+            const values = await promiseOf(pulumi.all(exports));
+            assert.equal(values.credentialDelivery, "federatedPullSecret");
+            assert.deepEqual(
+                [values.secretExpiresAt, values.secretRenewsAfter, values.secretWindowAnchor],
+                [undefined, undefined, undefined],
+            );
+            assert.deepEqual(values.pullSecrets, ["apps/acr-cross-tenant-pull"]);
+            assert.ok(!JSON.stringify(values).includes("KUBE-TOKEN-SECRET"), "the kubeconfig leaked into the outputs");
+        });
+    });
+
     describe("with credentialDelivery imagePullSecret", () => {
         const PULL: Record<string, string> = {
             ...REQUIRED,
@@ -357,8 +407,8 @@ describe("program", () => {
     it("keeps its rotation anchor in its own state: no reference to itself, and a preview after renewal is due warns", async () => {
         const first = await runProgram(REQUIRED);
         assert.deepEqual(first.mocks.ofType("pulumi:pulumi:StackReference"), [], "the program no longer reads its own outputs");
-        const anchor = String(await promiseOf(first.exports.secretWindowAnchor));
-        const renewsAfter = String(await promiseOf(first.exports.secretRenewsAfter));
+        const anchor = String(String(await promiseOf(first.exports.secretWindowAnchor)));
+        const renewsAfter = String(String(await promiseOf(first.exports.secretRenewsAfter)));
         assert.equal(anchor, new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000).toISOString());
         assert.equal(Date.parse(renewsAfter) - Date.parse(anchor), 150 * 86_400_000);
 
@@ -371,9 +421,9 @@ describe("program", () => {
         Date.now = () => Date.parse(renewsAfter) + 86_400_000;
         try {
             const later = await runProgram(REQUIRED, [], first.mocks.snapshot());
-            assert.equal(await promiseOf(later.exports.secretWindowAnchor), anchor);
+            assert.equal(String(await promiseOf(later.exports.secretWindowAnchor)), anchor);
             assert.equal(
-                await promiseOf(later.exports.secretExpiresAt),
+                String(await promiseOf(later.exports.secretExpiresAt)),
                 new Date(Date.parse(renewsAfter) + 180 * 86_400_000).toISOString(),
             );
         } finally {
@@ -387,8 +437,8 @@ describe("program", () => {
     it("records the anchor of a stack deployed by an earlier version, from secretWindowAnchor", async () => {
         const { exports } = await runProgram({ ...REQUIRED, [`${NS}:secretWindowAnchor`]: "2025-06-01T00:00:00.000Z" });
         const anchor = "2025-06-01T00:00:00.000Z";
-        assert.equal(await promiseOf(exports.secretWindowAnchor), anchor);
-        const renewsAfter = Date.parse(String(await promiseOf(exports.secretRenewsAfter)));
+        assert.equal(String(await promiseOf(exports.secretWindowAnchor)), anchor);
+        const renewsAfter = Date.parse(String(String(await promiseOf(exports.secretRenewsAfter))));
         assert.equal((renewsAfter - Date.parse(anchor)) % (150 * 86_400_000), 0, "renewal must fall on a window boundary");
     });
 

@@ -106,9 +106,9 @@ function bindingState(inputs: Record<string, unknown>): BindingState {
 describe("secret rotation of a stack that only imports the component, with a controlled clock and carried state", () => {
     it("records the first deployment's day in its own state and gives the first secret a full window", async () => {
         const first = await evaluate(T0);
-        assert.equal(await promiseOf(first.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
+        assert.equal(String(await promiseOf(first.component.secretWindowAnchor)), "2026-11-28T00:00:00.000Z");
         assert.equal(
-            await promiseOf(first.component.secretRenewsAfter),
+            String(await promiseOf(first.component.secretRenewsAfter)),
             new Date(Date.parse("2026-11-28T00:00:00Z") + 150 * DAY).toISOString(),
         );
         assert.equal(first.password.endDate, new Date(Date.parse("2026-11-28T00:00:00Z") + 180 * DAY).toISOString());
@@ -119,18 +119,18 @@ describe("secret rotation of a stack that only imports the component, with a con
         // The application carries the secret's dates for the next run's preview.
         assert.deepEqual(first.mocks.named("pull-app").inputs.tags, [
             `aks-acr-cross-tenant:secret-expires-at=${String(first.password.endDate)}`,
-            `aks-acr-cross-tenant:secret-renews-after=${await promiseOf(first.component.secretRenewsAfter)}`,
+            `aks-acr-cross-tenant:secret-renews-after=${String(await promiseOf(first.component.secretRenewsAfter))}`,
         ]);
         assert.deepEqual([first.warnings, first.errors], [[], []]);
     });
 
     it("changes nothing and says nothing an hour, a week and a day before renewal", async () => {
         const first = await evaluate(T0);
-        const renewsAfter = Date.parse(await promiseOf(first.component.secretRenewsAfter));
+        const renewsAfter = Date.parse(String(await promiseOf(first.component.secretRenewsAfter)));
         for (const later of [T0.getTime() + 3_600_000, T0.getTime() + 7 * DAY, renewsAfter - DAY, renewsAfter - 1]) {
             // A run on a later day: the anchor keeper it declares moves with the clock, the recorded one does not.
             const again = await evaluate(new Date(later), first.state);
-            assert.equal(await promiseOf(again.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
+            assert.equal(String(await promiseOf(again.component.secretWindowAnchor)), "2026-11-28T00:00:00.000Z");
             assert.deepEqual(again.password, first.password, `password inputs moved at ${new Date(later).toISOString()}`);
             assert.deepEqual(bindingState(again.binding), bindingState(first.binding));
             assert.deepEqual([again.warnings, again.errors], [[], []]);
@@ -140,14 +140,17 @@ describe("secret rotation of a stack that only imports the component, with a con
     it("a day after renewal is due: mints a new password, switches the cluster by an update, and the preview warns", async () => {
         const first = await evaluate(T0);
         const deployedExpiry = String(first.password.endDate);
-        const renewsAfter = await promiseOf(first.component.secretRenewsAfter);
+        const renewsAfter = String(await promiseOf(first.component.secretRenewsAfter));
         const renewalTime = new Date(Date.parse(renewsAfter) + DAY);
         const renewed = await evaluate(renewalTime, first.state);
 
         // Every ApplicationPassword argument forces a replacement: a new end date is a new password.
         assert.notEqual(renewed.password.endDate, first.password.endDate);
         assert.equal(renewed.password.endDate, new Date(Date.parse(renewsAfter) + 180 * DAY).toISOString());
-        assert.equal(await promiseOf(renewed.component.secretRenewsAfter), new Date(Date.parse(renewsAfter) + 150 * DAY).toISOString());
+        assert.equal(
+            String(await promiseOf(renewed.component.secretRenewsAfter)),
+            new Date(Date.parse(renewsAfter) + 150 * DAY).toISOString(),
+        );
 
         // The binding keeps its name and target; only the secret changes, which its provider treats as an update.
         const olds = { ...bindingState(first.binding), clusterClientId: String(first.binding.clientId) };
@@ -182,7 +185,7 @@ describe("secret rotation of a stack that only imports the component, with a con
         assert.equal(expired.errors.length, 1);
         assert.match(expired.errors[0], new RegExp(`expired on ${deployedExpiry.slice(0, 10)}.*Run \`pulumi up --stack prod\` now`));
         assert.ok(Date.parse(String(expired.password.endDate)) > Date.parse(deployedExpiry));
-        assert.equal(await promiseOf(expired.component.secretWindowAnchor), "2026-11-28T00:00:00.000Z");
+        assert.equal(String(await promiseOf(expired.component.secretWindowAnchor)), "2026-11-28T00:00:00.000Z");
     });
 
     it("keeps the old password until the cluster has switched", async () => {
@@ -203,11 +206,11 @@ describe("secret rotation of a stack that only imports the component, with a con
 
     it("records an upgraded stack's old anchor once, and ignores the argument afterwards", async () => {
         const upgraded = await evaluate(T0, new Map(), { initialSecretWindowAnchor: "2026-07-02" });
-        assert.equal(await promiseOf(upgraded.component.secretWindowAnchor), "2026-07-02T00:00:00.000Z");
+        assert.equal(String(await promiseOf(upgraded.component.secretWindowAnchor)), "2026-07-02T00:00:00.000Z");
         // 150-day windows from 2026-07-02: the upgrade keeps the deployed secret until 2026-11-29.
-        assert.equal(await promiseOf(upgraded.component.secretRenewsAfter), "2026-11-29T00:00:00.000Z");
+        assert.equal(String(await promiseOf(upgraded.component.secretRenewsAfter)), "2026-11-29T00:00:00.000Z");
         const later = await evaluate(new Date(T0.getTime() + 7 * DAY), upgraded.state, { initialSecretWindowAnchor: "2026-08-15" });
-        assert.equal(await promiseOf(later.component.secretWindowAnchor), "2026-07-02T00:00:00.000Z");
+        assert.equal(String(await promiseOf(later.component.secretWindowAnchor)), "2026-07-02T00:00:00.000Z");
         await assert.rejects(
             (async () => evaluate(T0, new Map(), { initialSecretWindowAnchor: "2027-01-01" }))(),
             /initialSecretWindowAnchor: got "2027-01-01"; expected an ISO 8601 date no later than today/,

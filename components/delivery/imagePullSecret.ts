@@ -189,43 +189,55 @@ export function deliverPullSecret(
         .apply(([clientId, secret]) =>
             Buffer.from(dockerConfigJson(credentials.loginServers, clientId, secret), "utf8").toString("base64"),
         );
-    // Waits for the check of every target, so no list is touched while another cannot be shared. One output for all.
-    const secretNameWhenReady = targets.ready.apply(() => secretName);
-    const secrets: Secret[] = [];
-    for (const [namespace, target] of targets.namespaces) {
-        const secret = new Secret(
-            `${name}-${namespace}-pull-secret`,
-            {
-                metadata: {
-                    name: secretName,
-                    namespace,
-                    labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aks-acr-cross-tenant" },
-                    annotations: { "aks-acr-cross-tenant/application-client-id": credentials.clientId },
+    const secrets = [...targets.namespaces].map(
+        ([namespace, target]) =>
+            new Secret(
+                `${name}-${namespace}-pull-secret`,
+                {
+                    metadata: {
+                        name: secretName,
+                        namespace,
+                        labels: PART_OF,
+                        annotations: { "aks-acr-cross-tenant/application-client-id": credentials.clientId },
+                    },
+                    type: "kubernetes.io/dockerconfigjson",
+                    data: { ".dockerconfigjson": pulumi.secret(document) },
                 },
-                type: "kubernetes.io/dockerconfigjson",
-                data: { ".dockerconfigjson": pulumi.secret(document) },
-            },
-            { parent: opts.parent, provider, dependsOn: [...opts.dependsOn, target.read] },
-        );
-        secrets.push(secret);
+                { parent: opts.parent, provider, dependsOn: [...opts.dependsOn, target.read] },
+            ),
+    );
+    referencePullSecret(name, targets, secrets, opts.parent);
+    return { secrets, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
+}
+
+/** The labels of everything this product puts on a cluster. */
+export const PART_OF = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aks-acr-cross-tenant" } as const;
+
+/**
+ * Declares the references to the pull secret: each listed service account's entry, after its namespace's
+ * `perNamespace` resource (the Secret, or what makes it), or pod injection after all of them.
+ */
+export function referencePullSecret(
+    name: string,
+    targets: PullSecretTargets,
+    perNamespace: readonly pulumi.Resource[],
+    parent: pulumi.Resource,
+): void {
+    // Waits for the check of every target, so no list is touched while another cannot be shared. One output for all.
+    const secretNameWhenReady = targets.ready.apply(() => targets.secretName);
+    [...targets.namespaces].forEach(([namespace, target], index) => {
         for (const [account, accountRead] of target.serviceAccounts) {
             new ServiceAccountPullSecret(
                 `${name}-${namespace}-${account}-image-pull-secret`,
-                {
-                    kubeconfig: targets.kubeconfig,
-                    namespace,
-                    serviceAccount: account,
-                    secretName: secretNameWhenReady,
-                },
+                { kubeconfig: targets.kubeconfig, namespace, serviceAccount: account, secretName: secretNameWhenReady },
                 // After the Secret: a pod never references a pull secret that does not exist yet.
-                { parent: opts.parent, dependsOn: [secret, accountRead] },
+                { parent, dependsOn: [perNamespace[index], accountRead] },
             );
         }
-    }
+    });
     if (targets.target === "pods") {
-        declarePodInjection(name, targets, { parent: opts.parent, dependsOn: secrets });
+        declarePodInjection(name, targets, { parent, dependsOn: perNamespace });
     }
-    return { secrets, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
 }
 
 /**
@@ -239,7 +251,7 @@ function declarePodInjection(
 ): void {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const admission = require("@pulumi/kubernetes/admissionregistration/v1") as typeof AdmissionRegistrationV1;
-    const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aks-acr-cross-tenant" };
+    const labels = PART_OF;
     const options = { parent: opts.parent, provider: targets.provider, dependsOn: [...opts.dependsOn] };
     const policy = new admission.MutatingAdmissionPolicy(
         `${name}-pod-pull-secret`,

@@ -11,9 +11,10 @@
  * API server (CEL, no webhook to be down), so it fails closed: a pod it cannot mutate is refused, loudly, instead of
  * starting without the secret.
  *
- * The specs are pure; `checkMutatingAdmissionPolicyApi` reads the cluster's discovery with `@kubernetes/client-node`,
- * loaded only when called (this delivery, previews included).
+ * The specs are pure; `checkMutatingAdmissionPolicyApi` reads the cluster's discovery (`apiDiscovery.ts`), in
+ * previews too.
  */
+import { discoverApiResources } from "./apiDiscovery";
 
 /** The API group and version the policy and binding are written in. */
 export const ADMISSION_POLICY_API = "admissionregistration.k8s.io/v1";
@@ -76,31 +77,10 @@ export function admissionPolicyMissingMessage(serverVersion: string | undefined)
 
 /**
  * Reads the cluster's discovery of `ADMISSION_POLICY_API`: undefined when mutating admission policies are served,
- * otherwise the message naming the version needed. The kubeconfig goes only to the client; errors carry the API
- * server's reason, never the kubeconfig.
+ * otherwise the message naming the version needed.
  */
 export async function checkMutatingAdmissionPolicyApi(kubeconfig: string): Promise<string | undefined> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
-    const config = new k8s.KubeConfig();
-    config.loadFromString(kubeconfig);
-    let served = false;
-    try {
-        const resources = await config.makeApiClient(k8s.AdmissionregistrationV1Api).getAPIResources();
-        served = resources.resources.some((resource) => resource.name === "mutatingadmissionpolicies");
-    } catch (error) {
-        const code = (error as { code?: unknown } | null)?.code;
-        if (code !== 404) {
-            const reason = typeof code === "number" ? `HTTP ${code}` : error instanceof Error ? error.message : String(error);
-            return `Cannot read the cluster's API discovery for ${ADMISSION_POLICY_API} (${reason}); pod injection needs it.`;
-        }
-    }
-    if (served) return undefined;
-    let version: string | undefined;
-    try {
-        version = (await config.makeApiClient(k8s.VersionApi).getCode()).gitVersion;
-    } catch {
-        version = undefined;
-    }
-    return admissionPolicyMissingMessage(version);
+    const found = await discoverApiResources(kubeconfig, [{ groupVersion: ADMISSION_POLICY_API, resource: "mutatingadmissionpolicies" }]);
+    if (found.failure !== undefined) return `${found.failure} Pod injection needs it.`;
+    return found.missing.length === 0 ? undefined : admissionPolicyMissingMessage(found.serverVersion);
 }
