@@ -86,7 +86,14 @@ export function checkFederatedTargets(
     parent: pulumi.Resource,
 ): FederatedTargets {
     const base = checkPullSecretTargets(name, delivery, secretName, serviceAccountNames, parent);
-    const issuer = readOidcIssuer(delivery.cluster, parent);
+    return withEsoCheck(base, readOidcIssuer(delivery.cluster, parent), parent);
+}
+
+/**
+ * The targets, once the cluster's discovery shows ESO's resources at the versions written and the issuer is read.
+ * The rig's test stack calls this with an issuer of its own, where there is no AKS to read it from.
+ */
+export function withEsoCheck(base: PullSecretTargets, issuer: pulumi.Output<string>, parent: pulumi.Resource): FederatedTargets {
     const eso = base.kubeconfig.apply(async (kubeconfig) => {
         const found = await discoverApiResources(kubeconfig, ESO_API_RESOURCES);
         if (found.failure !== undefined)
