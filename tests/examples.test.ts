@@ -76,7 +76,7 @@ describe("packed library", function () {
         ]);
     });
 
-    for (const example of ["existing-cluster", "owned-cluster", "managed-identity-cluster"]) {
+    for (const example of ["existing-cluster", "owned-cluster", "managed-identity-cluster", "federated-cluster"]) {
         it(`type-checks examples/${example} against the packed package`, () => {
             const dir = path.join(scratch, example);
             fs.mkdirSync(dir);
