@@ -64,6 +64,7 @@ import {
     checkRegistryIds,
     checkSecretLifetime,
     checkTenantsDiffer,
+    refuseRun,
     show,
     throwIfProblems,
     type ClusterTenantRole,
@@ -463,10 +464,7 @@ function checkLimitedRegistryModes(
     if (limited.length === 0) return undefined;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { getResource } = require("@pulumi/azure-native/resources") as typeof ResourcesModule;
-    const refuse = (message: string): never => {
-        void pulumi.log.error(message, component);
-        throw new pulumi.RunError(`The registry mode check failed (see the error above): ${message}`);
-    };
+    const refuse = (message: string): never => refuseRun("registry mode", message, component);
     return pulumi.all(
         limited.map((registry) =>
             pulumi.output(

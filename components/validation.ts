@@ -2,6 +2,7 @@
  * The one place where inputs are checked. Checks collect every problem instead of stopping at the first, and each
  * problem names the key, the offending value and the expected form, so one run tells the user everything to fix.
  */
+import * as pulumi from "@pulumi/pulumi";
 import {
     CLUSTER_TENANT_ROLES,
     REGISTRY_ID_FORM,
@@ -265,4 +266,14 @@ export function throwIfProblems(summary: (count: number) => string, problems: re
     if (problems.length > 0) {
         throw new ValidationError(summary(problems.length), problems);
     }
+}
+
+/**
+ * Stops the run from inside a check that reads the cluster or Azure (in previews too). The message goes out as a
+ * diagnostic of its own on `parent`; the error that stops the program reaches the engine through every resource
+ * that waited on the check, wrapped in their property names, so it only points at the diagnostic.
+ */
+export function refuseRun(check: string, message: string, parent: pulumi.Resource): never {
+    void pulumi.log.error(message, parent);
+    throw new pulumi.RunError(`The ${check} check failed (see the error above): ${message}`);
 }

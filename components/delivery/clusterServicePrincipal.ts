@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
 import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "../clusterBinding";
+import { refuseRun } from "../validation";
 import { clusterIdentity, type ClusterIdentityFields } from "../reset/clusterIdentity";
 
 /**
@@ -57,12 +58,7 @@ export function checkClusterTakesServicePrincipal(cluster: ClusterToBind, parent
                 servicePrincipalClientId: found.servicePrincipalProfile?.clientId,
                 identityType: found.identity === undefined ? undefined : (found.identity.type ?? "set"),
             });
-            if (problem !== undefined) {
-                // The message goes out as a diagnostic of its own; the error that stops the program reaches the
-                // engine through every resource that waited on this check, wrapped in their property names.
-                void pulumi.log.error(problem, parent);
-                throw new pulumi.RunError(`The credential delivery check failed (see the error above): ${problem}`);
-            }
+            if (problem !== undefined) refuseRun("credential delivery", problem, parent);
         },
     );
 }

@@ -16,6 +16,7 @@ import { ServiceAccount } from "@pulumi/kubernetes/core/v1";
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
 import type { AzureEnvironment } from "../azureIds";
+import { refuseRun } from "../validation";
 import { discoverApiResources } from "./apiDiscovery";
 import {
     ESO_API_RESOURCES,
@@ -57,8 +58,7 @@ export interface FederatedTargets {
 }
 
 function refuse(message: string, parent: pulumi.Resource): never {
-    void pulumi.log.error(message, parent);
-    throw new pulumi.RunError(`The federated pull secret check failed (see the error above): ${message}`);
+    return refuseRun("federated pull secret", message, parent);
 }
 
 /**

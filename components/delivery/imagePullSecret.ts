@@ -17,6 +17,7 @@ import { Namespace, Secret, ServiceAccount } from "@pulumi/kubernetes/core/v1";
 import type * as AdmissionRegistrationV1 from "@pulumi/kubernetes/admissionregistration/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import { dockerConfigJson, type PullSecretTarget } from "./dockerConfig";
+import { refuseRun } from "../validation";
 import { applyOwnedMessage, blockingApplyOwners, isListed, type ServiceAccountView } from "./pullSecretReference";
 import { ServiceAccountPullSecret } from "./serviceAccountPullSecret";
 import { checkMutatingAdmissionPolicyApi, podPullSecretBindingSpec, podPullSecretPolicySpec } from "./podPullSecretPolicy";
@@ -108,10 +109,8 @@ export function unshareableMessage(
     return owners.length === 0 ? undefined : applyOwnedMessage(namespace, serviceAccount, secretName, owners);
 }
 
-/** Fails the run with `message` as a diagnostic of its own (a thrown error reaches the engine wrapped in property names). */
 function refuse(message: string, parent: pulumi.Resource): never {
-    void pulumi.log.error(message, parent);
-    throw new pulumi.RunError(`The image pull secret check failed (see the error above): ${message}`);
+    return refuseRun("image pull secret", message, parent);
 }
 
 /**
