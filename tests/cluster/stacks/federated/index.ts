@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkPullSecretTargets } from "../../../../components/delivery/imagePullSecret";
 import { deliverFederatedPullSecret, withEsoCheck } from "../../../../components/delivery/federatedPullSecret";
-import { clusterConnection } from "../../../../components/delivery/kubernetesProvider";
+import { rigCluster } from "../rigCluster";
 import type { PullSecretTarget } from "../../../../components/delivery/dockerConfig";
 
 const config = new pulumi.Config();
@@ -20,16 +20,7 @@ class FederatedUnderTest extends pulumi.ComponentResource {
 
     constructor(name: string) {
         super("aks-acr-cross-tenant:test:FederatedUnderTest", name, {}, {});
-        const cluster = clusterConnection(
-            `${name}-cluster`,
-            {
-                subscriptionId: "00000000-0000-4000-8000-000000000000",
-                resourceGroupName: "rig",
-                clusterName: "rig",
-                kubeconfig: config.requireSecret("kubeconfig"),
-            },
-            { parent: this },
-        );
+        const cluster = rigCluster(name, this);
         const base = checkPullSecretTargets(name, { ...cluster, namespaces, serviceAccounts, target }, secretName, serviceAccounts, this);
         const checked = withEsoCheck(base, pulumi.output(config.require("issuer")), this);
         const delivered = deliverFederatedPullSecret(

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Secret, ServiceAccountPatch } from "@pulumi/kubernetes/core/v1";
 import { checkPullSecretTargets, deliverPullSecret } from "../../../../components/delivery/imagePullSecret";
-import { clusterConnection } from "../../../../components/delivery/kubernetesProvider";
+import { rigCluster } from "../rigCluster";
 import { dockerConfigJson, type PullSecretTarget } from "../../../../components/delivery/dockerConfig";
 
 const config = new pulumi.Config();
@@ -26,16 +26,7 @@ class PullSecretUnderTest extends pulumi.ComponentResource {
 
     constructor(name: string) {
         super("aks-acr-cross-tenant:test:PullSecretUnderTest", name, {}, {});
-        const cluster = clusterConnection(
-            `${name}-cluster`,
-            {
-                subscriptionId: "00000000-0000-4000-8000-000000000000",
-                resourceGroupName: "rig",
-                clusterName: "rig",
-                kubeconfig: config.requireSecret("kubeconfig"),
-            },
-            { parent: this },
-        );
+        const cluster = rigCluster(name, this);
         if (former) {
             this.pullSecretRefs = formerDelivery(name, cluster.provider, this);
         } else {
