@@ -1,25 +1,56 @@
 #!/usr/bin/env bash
 # Usage: npm run up -- <stack> [pulumi up flags]
-# Runs `pulumi up` on one stack. Without PULUMI_BACKEND_URL the state goes to a local file backend in
-# .pulumi-state/ (no Pulumi account needed); set PULUMI_BACKEND_URL (or `pulumi login`) to use another backend.
+# Runs `pulumi stack select --create <stack>`, then `pulumi up --stack <stack> <flags>`, and exits with pulumi's code.
+# Without PULUMI_BACKEND_URL the state goes to a local file backend in .pulumi-state/ (no Pulumi account needed),
+# whatever `pulumi login` chose before; set PULUMI_BACKEND_URL to use another backend. It prints the backend as an
+# `export` line: other pulumi commands on the stack (config set, stack output, destroy) need the same backend.
 # Before anything is called it stops, saying what to do, when the stack file still holds the example's placeholder
 # ids or when the Pulumi CLI is missing.
+#
+# Under `set -e` no check below may end in a failing command: a grep that finds nothing would end the script with
+# status 1 and no message. So the checks are plain bash, with no pipelines.
 set -euo pipefail
-stack="${1:?usage: npm run up -- <stack> [pulumi up flags], e.g. npm run up -- dev}"
+
+usage="usage: npm run up -- <stack> [pulumi up flags], e.g. npm run up -- dev"
+if [ $# -eq 0 ] || [ -z "$1" ] || [ "${1#-}" != "$1" ]; then
+    echo "$usage" >&2
+    exit 2
+fi
+stack="$1"
 shift
 cd "$(dirname "$0")/.."
 
 # The example stack files use ids of one repeated digit (11111111-1111-1111-1111-111111111111): never real ones.
-file="Pulumi.$stack.yaml"
+# Prints, once each, the config keys whose values (outside comments) hold one; a list item belongs to the key above it.
+placeholderKeys() {
+    local line value key="" found=$'\n' digit id
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^[[:space:]]*# ]] && continue
+        if [[ $line =~ ^[[:space:]]*[A-Za-z0-9-]+:([A-Za-z0-9]+): ]]; then
+            key="${BASH_REMATCH[1]}"
+        fi
+        value="${line%%[[:space:]]#*}"
+        for digit in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+            id="$digit$digit$digit$digit$digit$digit$digit$digit-$digit$digit$digit$digit-$digit$digit$digit$digit"
+            id="$id-$digit$digit$digit$digit-$digit$digit$digit$digit$digit$digit$digit$digit$digit$digit$digit$digit"
+            if [[ $value == *"$id"* && -n $key && $found != *$'\n'"$key"$'\n'* ]]; then
+                found+="$key"$'\n'
+                printf '%s\n' "$key"
+            fi
+        done
+    done <"$1"
+}
+
+# Pulumi keeps the configuration of stack <org>/<name> in Pulumi.<name>.yaml.
+file="Pulumi.${stack##*/}.yaml"
 if [ -f "$file" ]; then
-    keys="$(grep -nE '([0-9a-f])\1{7}-\1{4}-\1{4}-\1{4}-\1{12}' "$file" | grep -vE '^[0-9]+:[[:space:]]*#' | cut -d: -f1 | while read -r line; do
-        # The key of that line, or of the list it belongs to.
-        head -n "$line" "$file" | grep -E '^[[:space:]]*[A-Za-z0-9-]+:[A-Za-z0-9]+:' | tail -n 1 | sed -E 's/^[[:space:]]*[A-Za-z0-9-]+:([A-Za-z0-9]+):.*/\1/'
-    done | awk '!seen[$0]++')"
+    keys="$(placeholderKeys "$file")"
     if [ -n "$keys" ]; then
         {
             echo "$file still holds the example's placeholder ids. Fill in these keys with your own values, then run again:"
-            echo "$keys" | sed 's/^/  - /'
+            while IFS= read -r key; do
+                echo "  - $key"
+            done <<<"$keys"
             echo "Nothing was called."
         } >&2
         exit 2
@@ -39,6 +70,10 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     mkdir -p .pulumi-state
     export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 fi
-echo "backend: $PULUMI_BACKEND_URL" >&2
+printf -v exportLine 'export PULUMI_BACKEND_URL=%q' "$PULUMI_BACKEND_URL"
+echo "backend: $PULUMI_BACKEND_URL ($exportLine to run other pulumi commands on this stack)" >&2
+if [ ! -f "$file" ]; then
+    echo "$file does not exist yet: the stack starts with no configuration, and the program names each key it needs." >&2
+fi
 pulumi stack select --create "$stack"
-pulumi up --stack "$stack" "$@"
+exec pulumi up --stack "$stack" "$@"
