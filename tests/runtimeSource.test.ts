@@ -99,13 +99,11 @@ describe("the binding's shipped runtime", () => {
     });
 
     it("is serialized as source text: the provider's closure walks a few small functions", async () => {
-        const started = process.hrtime.bigint();
         const serialized = await pulumi.runtime.serializeFunction(() => clusterCredentialBindingProvider, { allowSecrets: false });
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
         const functions = serialized.text.match(/^(?:async )?function __f\d+/gm) ?? [];
         // diff and its helpers, the five delegates, the lazy loader and loadShippedRuntime; the reset is in the text.
         assert.ok(functions.length <= 16, `${functions.length} functions serialized`);
         assert.match(serialized.text, /resetServicePrincipalProfile/);
-        assert.ok(ms < 2000, `serializing took ${ms} ms`);
+        // What it costs in time is npm run measure's to say: a wall-clock bound here fails on a loaded machine.
     });
 });

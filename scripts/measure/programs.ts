@@ -15,7 +15,7 @@ import { NS, ROOT } from "./common";
  * (resources, providers, reads, invokes, the dynamic resource), so the ratio measures only what the program adds.
  *
  * When the program's graph changes, change it here (a new package goes into FLAT_DEPENDENCIES too).
- * tests/startup.test.ts checks that this graph registers what the program does, less the component.
+ * tests/cluster/startup.test.ts checks that this graph registers what the program does, less the component.
  */
 export function flatProgramSource(): string {
     return `import * as pulumi from "@pulumi/pulumi";

@@ -1,8 +1,21 @@
+/**
+ * Program start-up and the `npm run measure` scripts, in fresh Node processes: the compiled program under the
+ * runtime mocks, the program from index.ts under the language host's ts-node, the delivery at scale, and the
+ * documented measure commands end to end. Cold processes take seconds each, more on a loaded machine, so they run
+ * here, under the cluster suite's timeout, not in the unit suite's. No rig: nothing here needs an API server.
+ */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 
-const MEASURE = path.resolve(__dirname, "..", "scripts", "measureStartup.js");
+const SCRIPTS = path.resolve(__dirname, "..", "..", "scripts");
+const MEASURE = path.join(SCRIPTS, "measureStartup.js");
+const SCALE = path.join(SCRIPTS, "measureScale.js");
+
+/** Runs a compiled script in a fresh Node process and returns what it printed. */
+function node(script: string, args: readonly string[]): string {
+    return execFileSync(process.execPath, [script, ...args], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+}
 
 interface Sample {
     readonly registered: number;
@@ -11,8 +24,9 @@ interface Sample {
     readonly kubernetesLoaded: boolean;
 }
 
+/** One run of the compiled program (or the flat one) under the runtime mocks. */
 function sample(mode: string, registries: number): Sample {
-    return JSON.parse(execFileSync(process.execPath, [MEASURE, "--child", mode, String(registries)], { encoding: "utf8" })) as Sample;
+    return JSON.parse(node(MEASURE, ["--child", mode, String(registries)])) as Sample;
 }
 
 interface HostSample {
@@ -25,9 +39,7 @@ interface HostSample {
 
 /** One cold, transpile-only run the way `pulumi up` starts the program: cmd/run registering ts-node on index.ts. */
 function hostSample(target: "program" | "flat", registries: number): HostSample {
-    return JSON.parse(
-        execFileSync(process.execPath, [MEASURE, "--host-sample", target, "transpile-only", String(registries)], { encoding: "utf8" }),
-    ) as HostSample;
+    return JSON.parse(node(MEASURE, ["--host-sample", target, "transpile-only", String(registries)])) as HostSample;
 }
 
 describe("program start-up", () => {
@@ -61,13 +73,8 @@ describe("program start-up", () => {
     });
 
     it("declares the image pull secret delivery at scale with as many registrations as the patches it replaced, and small provider text", () => {
-        const scale = path.resolve(__dirname, "..", "scripts", "measureScale.js");
         const run = (mode: string): { ms: number; registered: number; providerChars: number } =>
-            JSON.parse(execFileSync(process.execPath, [scale, "--child", mode, "20"], { encoding: "utf8" })) as {
-                ms: number;
-                registered: number;
-                providerChars: number;
-            };
+            JSON.parse(node(SCALE, ["--child", mode, "20"])) as { ms: number; registered: number; providerChars: number };
         const references = run("references");
         const patches = run("patches");
         // 20 namespace reads, 60 service account reads, 20 Secrets, 60 references or patches, the provider, the parent.
@@ -77,5 +84,41 @@ describe("program start-up", () => {
         const perReference = references.providerChars / 60;
         assert.ok(perReference < 25_000, `${perReference.toFixed(0)} characters of provider text per reference`);
         assert.equal(patches.providerChars, 0);
+    });
+});
+
+// The commands docs/performance.md gives, as `npm run measure` runs them (after the tsc the suite already ran).
+describe("npm run measure", () => {
+    it("-- --quick prints the compiled, language-host and scale tables, and how to reproduce a sample", () => {
+        const report = node(MEASURE, ["--quick"]);
+        assert.match(report, /^Compiled JavaScript \(bin\/index\.js\) under the runtime mocks/);
+        for (const registries of [1, 10, 100]) {
+            assert.match(report, new RegExp(`^ *${registries} registries +program +\\d+ ms`, "m"));
+        }
+        assert.match(report, /^Language host start-up: node .* registers ts-node on the entry point/m);
+        for (const row of ["cold, both transpile-only", "warm, both transpile-only", "per registry, warm transpile-only"]) {
+            assert.match(report, new RegExp(`^${row}`, "m"));
+        }
+        assert.match(report, /^Reproduce: npm run measure/m);
+        assert.match(
+            report,
+            /^Image pull secret delivery at scale: 100 namespaces x 3 service accounts, under the runtime mocks, median of 3:$/m,
+        );
+        assert.match(report, /^ {2}ratio \d+\.\d\d \(budget 1\.25\)/m);
+    });
+
+    it("-- --profile prints where one warm run spends its time", () => {
+        const report = node(MEASURE, ["--profile"]);
+        assert.match(report, /^Profiled sample: done at \d+ ms/);
+        for (const section of ["Inclusive time by cause", "Self time by area:", "Top self time by function:", "The program's own frames"]) {
+            assert.ok(report.includes(section), `no "${section}" in:\n${report}`);
+        }
+    });
+
+    it("node bin/scripts/measureScale.js alone prints the scale table", () => {
+        const report = node(SCALE, ["--quick"]);
+        assert.match(report, /^Image pull secret delivery at scale: 100 namespaces x 3 service accounts/);
+        assert.match(report, /^ {2}ServiceAccountPullSecret +\d+ ms +802 registrations/m);
+        assert.match(report, /^ {2}ServiceAccountPatch \(before\) +\d+ ms +802 registrations/m);
     });
 });
