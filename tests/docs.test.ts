@@ -1,12 +1,12 @@
 /**
  * The front door and its pages stay true: every link and anchor resolves, every key of Pulumi.yaml is on the
- * configuration page, the README's commands exist, the README stays short, and `npm run up` helps a newcomer who
- * lacks the Pulumi CLI or still has the example's ids.
+ * configuration page, the README's commands exist, the README stays short, and every command a page tells the reader
+ * to type (the lines of its ```sh blocks) is either run by something named in TESTED or follows a
+ * `# needs Azure: <why>` line; and a pulumi command on a stack uses the backend `npm run up` chose.
+ * (`npm run up` itself: tests/up.test.ts.)
  */
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 
@@ -19,6 +19,62 @@ const PAGES = [
         .map((f) => `docs/${f}`),
 ];
 
+/**
+ * The docs' commands that something runs, and what runs them: a test, or the CI script that runs the suites. An
+ * entry names a file that must exist and hold `evidence`, so it cannot outlive what it points at. A command that
+ * needs a real Azure tenant and that no test runs yet follows a `# needs Azure: <why>` line in its block instead;
+ * when a test starts running it (the cluster suite against the Azure twin), add it here.
+ */
+const TESTED: ReadonlyArray<{ readonly command: RegExp; readonly runBy: string; readonly evidence: string }> = [
+    { command: /^npm ci$/, runBy: ".ci/run", evidence: "npm ci" },
+    { command: /^npm test( -- --grep "[^"]+")?$/, runBy: ".ci/run", evidence: "npm test" },
+    { command: /^npm run test:cluster( -- --grep "[^"]+")?$/, runBy: ".ci/run", evidence: "npm run test:cluster" },
+    { command: /^npm run up -- \S+( .+)?$/, runBy: "tests/up.test.ts", evidence: '"scripts", "up.sh"' },
+    { command: /^export PULUMI_BACKEND_URL=/, runBy: "tests/up.test.ts", evidence: "documentedExportLine()" },
+    { command: /^npm run validate$/, runBy: ".github/workflows/preview.yml", evidence: "npm run validate" },
+    { command: /^npm run measure( -- --quick)?$/, runBy: "tests/cluster/startup.test.ts", evidence: '"--quick"' },
+    { command: /^npm run measure -- --profile$/, runBy: "tests/cluster/startup.test.ts", evidence: '"--profile"' },
+    { command: /^node bin\/scripts\/measureScale\.js( --quick)?$/, runBy: "tests/cluster/startup.test.ts", evidence: "measureScale.js" },
+    { command: /^bash tests\/cluster\/rig\/build\.sh$/, runBy: "tests/cluster/rig.ts", evidence: '"build.sh"' },
+];
+
+/** The one line that gives a shell the backend `npm run up` chose (scripts/up.sh), as every page writes it. */
+const EXPORT_LINE = 'export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"';
+
+/** pulumi commands that act on a stack, and so on a backend. */
+const STACK_COMMAND = /(?:^|\s|\$\()pulumi (?:up|preview|refresh|destroy|config|stack|import|state|cancel|watch)\b/;
+
+interface DocCommand {
+    readonly page: string;
+    readonly line: string;
+    /** The `# needs Azure: <why>` above it in its paragraph of the block, if any. */
+    readonly needsAzure: string | undefined;
+}
+
+/** The command lines of a page's ```sh blocks, continuation lines joined, each with its marker. */
+function commandsOf(page: string): { commands: DocCommand[]; problems: string[] } {
+    const text = fs.readFileSync(path.join(ROOT, page), "utf8");
+    const commands: DocCommand[] = [];
+    const problems: string[] = [];
+    for (const [, , body] of text.matchAll(/^([ \t]*)```sh\n([\s\S]*?)^\1```[ \t]*$/gm)) {
+        let needsAzure: string | undefined;
+        for (const line of body
+            .replace(/\\\n\s*/g, " ")
+            .split("\n")
+            .map((l) => l.trim())) {
+            if (line === "") {
+                needsAzure = undefined;
+            } else if (line.startsWith("#")) {
+                const marker = /^# needs Azure: (\S.*)$/.exec(line);
+                if (marker) needsAzure = marker[1];
+                else if (/needs azure/i.test(line)) problems.push(`${page}: "${line}" is not "# needs Azure: <why>"`);
+            } else {
+                commands.push({ page, line, needsAzure });
+            }
+        }
+    }
+    return { commands, problems };
+}
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function slug(heading: string): string {
     return heading
@@ -92,38 +148,55 @@ describe("the docs", () => {
     });
 });
 
-describe("npm run up for a newcomer", () => {
-    /** A PATH with the shell's tools and no `pulumi`. */
-    function pathWithoutPulumi(): string {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-"));
-        for (const tool of ["bash", "grep", "sed", "awk", "head", "tail", "cut", "dirname", "mkdir", "cat"]) {
-            const found = execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
-            fs.symlinkSync(found, path.join(dir, tool));
-        }
-        return dir;
-    }
+describe("the docs' commands", () => {
+    const parsed = PAGES.map(commandsOf);
+    const commands = parsed.flatMap((p) => p.commands);
 
-    it("names the keys that still hold the example's placeholder ids, before anything is called", () => {
-        const run = spawnSync("bash", [path.join(ROOT, "scripts", "up.sh"), "dev"], {
-            encoding: "utf8",
-            env: { PATH: pathWithoutPulumi() },
-        });
-        assert.equal(run.status, 2, run.stderr);
-        assert.match(run.stderr, /Pulumi\.dev\.yaml still holds the example's placeholder ids/);
-        for (const key of ["clusterTenantId", "clusterSubscriptionId", "registryTenantId", "registryIds"]) {
-            assert.match(run.stderr, new RegExp(`  - ${key}\\n`));
+    it("are each run by a test (or CI) named in TESTED, or follow a line saying why they need Azure", () => {
+        const problems = parsed.flatMap((p) => p.problems);
+        for (const { page, line, needsAzure } of commands) {
+            if (needsAzure !== undefined) continue;
+            for (const part of line.split(" && ")) {
+                if (!TESTED.some((entry) => entry.command.test(part))) {
+                    problems.push(`${page}: "${part}" is run by nothing in TESTED and has no "# needs Azure: <why>" line above it`);
+                }
+            }
         }
-        assert.doesNotMatch(run.stderr, /clusterName|clusterResourceGroup/, "keys with real-looking values are not named");
+        assert.deepEqual(problems, []);
+        assert.ok(commands.length >= 30, `${commands.length} command lines found`);
+        assert.ok(
+            commands.some((c) => c.needsAzure !== undefined),
+            "no command is marked: the marker's spelling changed?",
+        );
     });
 
-    it("says how to install the Pulumi CLI when there is none", () => {
-        const run = spawnSync("bash", [path.join(ROOT, "scripts", "up.sh"), "a-stack-with-no-file"], {
-            encoding: "utf8",
-            env: { PATH: pathWithoutPulumi() },
-        });
-        assert.equal(run.status, 127, run.stderr);
-        assert.match(run.stderr, /needs the Pulumi CLI \(3\.x\), and there is no 'pulumi' on the PATH/);
-        assert.match(run.stderr, /https:\/\/get\.pulumi\.com/);
-        assert.ok(!fs.existsSync(path.join(ROOT, ".pulumi-state", "a-stack-with-no-file")));
+    it("name in TESTED only files that run them, and only commands the docs still give", () => {
+        for (const entry of TESTED) {
+            const file = path.join(ROOT, entry.runBy);
+            assert.ok(fs.existsSync(file), `${entry.runBy} does not exist`);
+            assert.ok(fs.readFileSync(file, "utf8").includes(entry.evidence), `${entry.runBy} does not hold ${entry.evidence}`);
+            assert.ok(
+                commands.some((c) => c.line.split(" && ").some((part) => entry.command.test(part))),
+                `no page gives ${String(entry.command)}`,
+            );
+        }
+    });
+
+    it("run pulumi on a stack only with the backend npm run up chose, set once per page before the first", () => {
+        const problems: string[] = [];
+        for (const page of PAGES) {
+            let exported = false;
+            for (const { line } of commands.filter((c) => c.page === page)) {
+                if (line.startsWith("export PULUMI_BACKEND_URL=")) {
+                    if (line !== EXPORT_LINE) problems.push(`${page}: "${line}" is not ${EXPORT_LINE}`);
+                    exported = true;
+                } else if (STACK_COMMAND.test(line) && !exported && !/^PULUMI_BACKEND_URL=\S+ /.test(line)) {
+                    problems.push(`${page}: "${line}" runs before the page sets PULUMI_BACKEND_URL`);
+                }
+            }
+        }
+        assert.deepEqual(problems, []);
+        const running = commandsOf("docs/running.md").commands.map((c) => c.line);
+        assert.ok(running.includes(EXPORT_LINE), "docs/running.md, where npm run up is explained, shows the export line");
     });
 });
