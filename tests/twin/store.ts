@@ -213,7 +213,9 @@ export class TwinStore {
      * Runs `change` on the current state under an exclusive lock and writes the result back atomically; what
      * `change` returns is returned. A `TwinError` thrown by `change` leaves the store as it was.
      */
-    mutate<T>(change: (state: TwinState, log: (face: string, action: string, target: string, detail?: TwinLogEntry["detail"]) => void) => T): T {
+    mutate<T>(
+        change: (state: TwinState, log: (face: string, action: string, target: string, detail?: TwinLogEntry["detail"]) => void) => T,
+    ): T {
         const lock = `${this.file}.lock`;
         const deadline = Date.now() + 20_000;
         for (;;) {
@@ -294,7 +296,13 @@ export function applicationByClientId(state: TwinState, clientId: string): TwinA
  */
 export function seedRegistry(
     store: TwinStore,
-    registry: { readonly tenantId: string; readonly subscriptionId: string; readonly resourceGroupName: string; readonly name: string; readonly roleAssignmentMode?: TwinRegistry["roleAssignmentMode"] },
+    registry: {
+        readonly tenantId: string;
+        readonly subscriptionId: string;
+        readonly resourceGroupName: string;
+        readonly name: string;
+        readonly roleAssignmentMode?: TwinRegistry["roleAssignmentMode"];
+    },
 ): TwinRegistry {
     const id = `/subscriptions/${registry.subscriptionId}/resourceGroups/${registry.resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/${registry.name}`;
     return store.mutate((state, log) => {
@@ -313,10 +321,7 @@ export function seedRegistry(
 }
 
 /** Seeds an existing AKS cluster. */
-export function seedCluster(
-    store: TwinStore,
-    cluster: Omit<TwinCluster, "id" | "location"> & { readonly location?: string },
-): TwinCluster {
+export function seedCluster(store: TwinStore, cluster: Omit<TwinCluster, "id" | "location"> & { readonly location?: string }): TwinCluster {
     const id = `/subscriptions/${cluster.subscriptionId}/resourceGroups/${cluster.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${cluster.name}`;
     return store.mutate((state, log) => {
         const created: TwinCluster = { ...cluster, id, location: cluster.location ?? "westeurope" };
@@ -330,7 +335,11 @@ export function seedCluster(
  * Seeds a deployer: an application with a password and its service principal in its home tenant, the identity a
  * stack's providers and the cluster binding sign in with (the `*ClientId` / `*ClientSecret` config keys).
  */
-export function seedDeployer(store: TwinStore, tenantId: string, displayName: string): { readonly clientId: string; readonly secret: string } {
+export function seedDeployer(
+    store: TwinStore,
+    tenantId: string,
+    displayName: string,
+): { readonly clientId: string; readonly secret: string } {
     return store.mutate((state, log) => {
         knownTenant(state, tenantId);
         const now = new Date();
