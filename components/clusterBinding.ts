@@ -12,7 +12,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AzureEnvironment } from "./azureIds";
 import type { BindingProvider } from "./reset/bindingProvider";
-import { BINDING_DELETE_POLICIES, bindingDiff, type BindingDeletePolicy, type BindingState } from "./reset/bindingState";
+import { BINDING_DELETE_POLICIES, type bindingDiff, type BindingDeletePolicy, type BindingState } from "./reset/bindingState";
 import { lazyRuntimeExport, shippedRuntime } from "./reset/runtimeSource";
 import { ValidationError, type Problem } from "./validation";
 
@@ -83,13 +83,22 @@ export interface ClusterCredentialBindingArgs {
 export const BINDING_SECRET_OUTPUTS = ["secret", "restoreSecret", "signInClientSecret"] as const;
 
 /**
- * The provider Pulumi serializes into the state. `diff`, which every preview calls, runs here; the other methods
- * load the shipped runtime once per provider process and delegate to it.
+ * The provider Pulumi serializes into the state. Every method loads the shipped runtime once per provider process
+ * and delegates to it; `diff`, which every preview calls, loads only the modules up to `bindingState`. Nothing here
+ * may capture a module of this package: Pulumi serializes such a capture as `require("aks-acr-cross-tenant/lib/...")`,
+ * which the package's `exports` refuse when a stack installs the library (the examples' test under the engine found
+ * that), and which would tie the state to one build of it.
  */
 function shippedBindingProvider(): BindingProvider {
-    const provider = lazyRuntimeExport<BindingProvider>(shippedRuntime(), "bindingProvider", "bindingProvider");
+    const runtime = shippedRuntime();
+    const provider = lazyRuntimeExport<BindingProvider>(runtime, "bindingProvider", "bindingProvider");
+    const diff = lazyRuntimeExport<typeof bindingDiff>(
+        runtime.slice(0, runtime.findIndex((shipped) => shipped.name === "bindingState") + 1),
+        "bindingState",
+        "bindingDiff",
+    );
     return {
-        diff: (_id, olds, news) => Promise.resolve(bindingDiff(olds, news)),
+        diff: (_id, olds, news) => Promise.resolve(diff()(olds, news)),
         create: (inputs) => provider().create(inputs),
         read: (id, props) => provider().read(id, props),
         update: (id, olds, news) => provider().update(id, olds, news),
