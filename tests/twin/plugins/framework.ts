@@ -65,7 +65,8 @@ export interface TwinProvider extends pulumiProvider.Provider {
     diff(id: string, urn: string, olds: PropertyMap, news: PropertyMap, oldInputs?: PropertyMap): Promise<TwinDiffResult>;
     check(urn: string, olds: PropertyMap, news: PropertyMap): Promise<pulumiProvider.CheckResult>;
     create(urn: string, inputs: PropertyMap): Promise<pulumiProvider.CreateResult>;
-    read(id: string, urn: string, props?: PropertyMap): Promise<pulumiProvider.ReadResult>;
+    /** `oldInputs`: on a refresh, the inputs of the last deployment (the engine sends them; the SDK's server drops them). */
+    read(id: string, urn: string, props?: PropertyMap, oldInputs?: PropertyMap): Promise<pulumiProvider.ReadResult>;
     update(id: string, urn: string, olds: PropertyMap, news: PropertyMap, oldInputs?: PropertyMap): Promise<pulumiProvider.UpdateResult>;
     delete(id: string, urn: string, props: PropertyMap): Promise<void>;
     invoke(token: string, args: PropertyMap): Promise<pulumiProvider.InvokeResult>;
@@ -91,6 +92,29 @@ export function diffInputs(spec: DiffSpec, olds: PropertyMap, news: PropertyMap)
         if (rule !== undefined ? unknown || rule(previous, next) : spec.forceNew.includes(key)) replaces.push(key);
     }
     return { changes: diffs.length > 0, replaces, diffs, deleteBeforeReplace: false };
+}
+
+/**
+ * The inputs a refresh records, as the bridged providers extract them (pulumi-terraform-bridge
+ * `ExtractInputsFromOutputs` with the old inputs): only the properties the last deployment set, each with its live
+ * value unless that is the same value written differently (a timestamp with or without milliseconds), in which case
+ * the deployment's own text is kept. A `.get` read (no old inputs) records every input property it found.
+ */
+export function refreshedInputs(live: PropertyMap, oldInputs: PropertyMap | undefined): PropertyMap {
+    if (oldInputs === undefined || Object.keys(oldInputs).length === 0) return live;
+    const kept: PropertyMap = {};
+    for (const [key, previous] of Object.entries(oldInputs)) {
+        if (key === "__defaults") continue;
+        const current = live[key];
+        if (current === undefined) continue;
+        kept[key] = sameValue(previous, current) || sameInstant(previous, current) ? previous : current;
+    }
+    return kept;
+}
+
+function sameInstant(a: unknown, b: unknown): boolean {
+    const timestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+    return typeof a === "string" && typeof b === "string" && timestamp.test(a) && timestamp.test(b) && Date.parse(a) === Date.parse(b);
 }
 
 /** The input properties of `map` named by `spec`. */
@@ -198,11 +222,12 @@ export function twinProvider(options: {
             const result = handler(urn).create(inputs);
             return { id: result.id, outs: compact((result.outs ?? {}) as PropertyMap) };
         },
-        async read(id, urn, props) {
+        async read(id, urn, props, oldInputs) {
             acting();
             const found = handler(urn).read(id, props ?? {});
             if (found === undefined) return { id: "", props: {} };
-            return { id, props: compact(found.props), inputs: found.inputs === undefined ? undefined : compact(found.inputs) };
+            const inputs = found.inputs === undefined ? undefined : refreshedInputs(compact(found.inputs), oldInputs);
+            return { id, props: compact(found.props), inputs };
         },
         async update(id, urn, olds, news, oldInputs) {
             acting();

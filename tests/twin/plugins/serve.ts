@@ -43,6 +43,12 @@ interface DiffRequest extends CheckRequest {
     getId(): string;
     getOldInputs(): Struct | undefined;
 }
+interface ReadRequest {
+    getId(): string;
+    getUrn(): string;
+    getProperties(): Struct | undefined;
+    getInputs(): Struct | undefined;
+}
 interface Message {
     [setter: string]: (value: never) => void;
 }
@@ -51,6 +57,7 @@ interface ProviderProto {
     CheckResponse: new () => Message;
     CheckFailure: new () => Message;
     DiffResponse: (new () => Message) & { DiffChanges: { DIFF_NONE: number; DIFF_SOME: number } };
+    ReadResponse: new () => Message;
 }
 type Callback = (error: Error | null | undefined, response?: unknown) => void;
 type Handler = (call: { request: unknown }, callback: Callback) => void;
@@ -96,7 +103,7 @@ function diffResponse(result: TwinDiffResult): Message {
     return response;
 }
 
-/** The four methods the SDK's server gets wrong for the twin, as gRPC handlers. */
+/** The methods the SDK's server gets wrong for the twin (it drops the provider config and the old inputs), as gRPC handlers. */
 function twinHandlers(provider: TwinProvider): Record<string, Handler> {
     return {
         configure(call, callback) {
@@ -143,6 +150,22 @@ function twinHandlers(provider: TwinProvider): Record<string, Handler> {
             const oldInputs = toJs(request.getOldInputs());
             const olds = Object.keys(oldInputs).length > 0 ? oldInputs : toJs(request.getOlds());
             answer(provider.diffConfig(request.getUrn(), olds, toJs(request.getNews())), diffResponse, callback);
+        },
+        read(call, callback) {
+            // A refresh sends the last deployment's inputs too; the SDK's server drops them (see framework.ts read).
+            const request = call.request as ReadRequest;
+            answer(
+                provider.read(request.getId(), request.getUrn(), toJs(request.getProperties()), toJs(request.getInputs())),
+                (result) => {
+                    const response = new providerProto.ReadResponse();
+                    set(response, "setId", result.id ?? "");
+                    set(response, "setProperties", structProto.Struct.fromJavaScript((result.props as PropertyMap | undefined) ?? {}));
+                    if (result.inputs !== undefined)
+                        set(response, "setInputs", structProto.Struct.fromJavaScript(result.inputs as PropertyMap));
+                    return response;
+                },
+                callback,
+            );
         },
         diff(call, callback) {
             const request = call.request as DiffRequest;
