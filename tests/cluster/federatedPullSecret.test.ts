@@ -10,6 +10,7 @@
 import * as assert from "node:assert/strict";
 import { DELIVERY_USER, type Api, type Rig, startRig } from "./rig";
 import { PulumiWorkspace } from "./pulumi";
+import { installStandInCrds, playEso } from "./esoStandIn";
 
 const CLIENT_ID = "cccccccc-4444-4444-8444-4444444444c1";
 const TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b";
@@ -32,29 +33,6 @@ const FEDERATED_RULES = [
         verbs: ["get", "list", "watch", "create", "patch", "delete"],
     },
 ];
-
-/** A stand-in for one of ESO's CRDs: its name, group, version, kind and scope, any fields, a status subresource. */
-function crd(group: string, version: string, kind: string, plural: string): Record<string, unknown> {
-    return {
-        apiVersion: "apiextensions.k8s.io/v1",
-        kind: "CustomResourceDefinition",
-        metadata: { name: `${plural}.${group}` },
-        spec: {
-            group,
-            scope: "Namespaced",
-            names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-            versions: [
-                {
-                    name: version,
-                    served: true,
-                    storage: true,
-                    subresources: { status: {} },
-                    schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-                },
-            ],
-        },
-    };
-}
 
 async function body(api: Api, path: string): Promise<Record<string, unknown> & { metadata: Record<string, unknown> }> {
     const response = await api.get(path);
@@ -118,76 +96,16 @@ describe("federated pull secret delivery on a real API server, under the Pulumi 
     });
 
     it("up creates the minting service accounts, the generators and the ExternalSecrets, waits for ESO's Secret, then references it", async () => {
-        for (const definition of [
-            crd("external-secrets.io", "v1", "ExternalSecret", "externalsecrets"),
-            crd("generators.external-secrets.io", "v1alpha1", "ACRAccessToken", "acraccesstokens"),
-        ]) {
-            const created = await rig.admin.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", definition);
-            assert.equal(created.status, 201, JSON.stringify(created.body));
-        }
-        // Discovery serves a new CRD within moments.
-        for (let tries = 0; (await rig.admin.get("/apis/external-secrets.io/v1")).status !== 200; tries++) {
-            assert.ok(tries < 100, "the ExternalSecret CRD was never served");
-            await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-
+        await installStandInCrds(rig.admin);
         // Play ESO's controller: for each ExternalSecret, write its Secret (owned by it) and mark it Ready.
-        let stop = false;
-        const readyAt = new Map<string, number>();
-        /** Whether the namespace's default service account listed our secret when ESO (the test) marked it Ready. */
-        const listedBeforeReady = new Map<string, boolean>();
-        const eso = (async () => {
-            const done = new Set<string>();
-            while (!stop && done.size < NAMESPACES.length) {
-                for (const namespace of NAMESPACES) {
-                    const path = `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets/${SECRET_NAME}`;
-                    const found = await rig.admin.get(path);
-                    if (found.status !== 200 || done.has(namespace)) continue;
-                    const object = found.body as { metadata: { uid: string } };
-                    await new Promise((resolve) => setTimeout(resolve, 2000)); // ESO takes a moment: up must wait.
-                    await rig.admin.create(`/api/v1/namespaces/${namespace}/secrets`, {
-                        metadata: {
-                            name: SECRET_NAME,
-                            ownerReferences: [
-                                {
-                                    apiVersion: "external-secrets.io/v1",
-                                    kind: "ExternalSecret",
-                                    name: SECRET_NAME,
-                                    uid: object.metadata.uid,
-                                    controller: true,
-                                },
-                            ],
-                        },
-                        type: "kubernetes.io/dockerconfigjson",
-                        data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
-                    });
-                    const account = await body(rig.admin, `/api/v1/namespaces/${namespace}/serviceaccounts/default`);
-                    listedBeforeReady.set(namespace, JSON.stringify(account.imagePullSecrets ?? []).includes(SECRET_NAME));
-                    const status = await rig.admin.request(
-                        "PATCH",
-                        `${path}/status`,
-                        {
-                            status: {
-                                conditions: [{ type: "Ready", status: "True", reason: "SecretSynced", message: "Secret was synced" }],
-                            },
-                        },
-                        "application/merge-patch+json",
-                    );
-                    assert.equal(status.status, 200, JSON.stringify(status.body));
-                    readyAt.set(namespace, Date.now());
-                    done.add(namespace);
-                }
-                await new Promise((resolve) => setTimeout(resolve, 200));
-            }
-        })();
+        const eso = playEso(rig.admin, NAMESPACES, SECRET_NAME);
         let up;
         try {
             up = await workspace.up();
         } finally {
-            stop = true;
-            await eso;
+            await eso.stop();
         }
-        assert.equal(readyAt.size, NAMESPACES.length, "the ExternalSecrets were not all created");
+        assert.equal(eso.readyAt.size, NAMESPACES.length, "the ExternalSecrets were not all created");
 
         for (const namespace of NAMESPACES) {
             const minter = await body(rig.admin, `/api/v1/namespaces/${namespace}/serviceaccounts/acr-token-minter`);
@@ -215,7 +133,7 @@ describe("federated pull secret delivery on a real API server, under the Pulumi 
             const account = await body(rig.admin, `/api/v1/namespaces/${namespace}/serviceaccounts/default`);
             assert.deepEqual(account.imagePullSecrets, [{ name: SECRET_NAME }]);
             // The reference was written only once ESO's Secret was there: up waited for the ExternalSecret's Ready.
-            assert.equal(listedBeforeReady.get(namespace), false, `${namespace}: the reference was there before ESO's Secret`);
+            assert.equal(eso.listedBeforeReady.get(namespace), false, `${namespace}: the reference was there before ESO's Secret`);
         }
         assert.deepEqual(
             (await workspace.outputs()).refs,

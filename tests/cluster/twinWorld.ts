@@ -1,0 +1,92 @@
+/**
+ * One Azure twin world for a suite: tenant A (clusters) and tenant B (registries), a deployer in each (the
+ * identities the stacks' providers and the cluster binding sign in with), two registries in two tenant-B
+ * subscriptions as in Pulumi.dev.yaml, and the HTTPS face the Azure SDK reaches through `HTTPS_PROXY`.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startTwinFace, type TwinFace } from "../twin/https";
+import { seedDeployer, seedRegistry, TwinStore, type TwinRegistry, type TwinState } from "../twin/store";
+
+export const TENANT_A = "a0a0a0a0-0000-4000-8000-00000000000a";
+export const TENANT_B = "b0b0b0b0-0000-4000-8000-00000000000b";
+export const SUBSCRIPTION_A = "a1a1a1a1-0000-4000-8000-0000000000a1";
+export const SUBSCRIPTION_B1 = "b1b1b1b1-0000-4000-8000-0000000000b1";
+export const SUBSCRIPTION_B2 = "b2b2b2b2-0000-4000-8000-0000000000b2";
+
+export interface Credentials {
+    readonly clientId: string;
+    readonly secret: string;
+}
+
+export interface TwinWorld {
+    readonly dir: string;
+    readonly store: TwinStore;
+    readonly face: TwinFace;
+    readonly deployerA: Credentials;
+    readonly deployerB: Credentials;
+    readonly registries: readonly TwinRegistry[];
+    /** What the program's processes need to reach the twin: the store, the proxy, the CA. */
+    env(): Record<string, string>;
+    stop(): Promise<void>;
+}
+
+/** Starts a world; `replicationDelayMs` is how long a new service principal stays unknown to ARM and AKS. */
+export async function startTwinWorld(options: { readonly replicationDelayMs?: number } = {}): Promise<TwinWorld> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aks-acr-twin-"));
+    const store = TwinStore.create(
+        path.join(dir, "store.json"),
+        { [TENANT_A]: "Contoso clusters (tenant A)", [TENANT_B]: "Fabrikam registries (tenant B)" },
+        { replicationDelayMs: options.replicationDelayMs ?? 2_000 },
+    );
+    const deployerA = seedDeployer(store, TENANT_A, "deployer-a");
+    const deployerB = seedDeployer(store, TENANT_B, "deployer-b");
+    const registries = [
+        seedRegistry(store, {
+            tenantId: TENANT_B,
+            subscriptionId: SUBSCRIPTION_B1,
+            resourceGroupName: "rg-registry",
+            name: "contosoimages",
+        }),
+        seedRegistry(store, {
+            tenantId: TENANT_B,
+            subscriptionId: SUBSCRIPTION_B2,
+            resourceGroupName: "rg-registry-shared",
+            name: "contososhared",
+            roleAssignmentMode: "AbacRepositoryPermissions",
+        }),
+    ];
+    const face = await startTwinFace({ store, dir: path.join(dir, "face") });
+    return {
+        dir,
+        store,
+        face,
+        deployerA,
+        deployerB,
+        registries,
+        env: () => ({ AZURE_TWIN_STORE: store.file, ...face.env() }),
+        stop: async () => {
+            await face.stop();
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+/** What a stack leaves in the twin, without the log and the deployers: compared before and after a stack's life. */
+export function footprint(state: TwinState): unknown {
+    return {
+        applications: Object.values(state.applications)
+            .map((app) => app.displayName)
+            .sort(),
+        passwords: Object.keys(state.passwords).length,
+        federatedCredentials: Object.keys(state.federatedCredentials).length,
+        servicePrincipals: Object.values(state.servicePrincipals)
+            .map((sp) => `${sp.tenantId}/${sp.clientId}`)
+            .sort(),
+        roleAssignments: Object.keys(state.roleAssignments).sort(),
+        clusters: Object.values(state.clusters)
+            .map((cluster) => `${cluster.name}:${cluster.servicePrincipalProfile.clientId}`)
+            .sort(),
+    };
+}
