@@ -22,6 +22,7 @@
  * host (part 2), profile (--profile); scripts/measureScale.ts is part 3. This file is the entry point and dispatch.
  *
  *   npm run measure [-- [--quick] [registries...]]   (--quick: 1 cold / 2 warm samples; registries: part 1's counts)
+ *   npm run measure -- --engine [--quick]           (part 4: the program and the flat one under the engine, on the twin)
  *   npm run measure -- --profile                     (CPU profile of one warm transpile-only program run)
  */
 import * as fs from "node:fs";
@@ -31,16 +32,21 @@ import { child, compiledTable } from "./measure/compiled";
 import { Checking, PreloadSettings, Target, coldSample, hostTable, preload } from "./measure/host";
 import { profileRun } from "./measure/profile";
 import { writeFlatProject } from "./measure/programs";
+import { engineTable } from "./measure/engine";
 
 // ---------------------------------------------------------------------------------------------------------------------
 
-function main(): void {
+async function main(): Promise<void> {
     const args = process.argv.slice(2);
     if (args.includes("--profile")) {
         console.log(profileRun().join("\n"));
         return;
     }
     const quick = args.includes("--quick");
+    if (args.includes("--engine")) {
+        console.log(await engineTable(quick));
+        return;
+    }
     const counts = args.map(Number).filter((n) => n > 0);
     const compiled = compiledTable(counts.length > 0 ? counts : [1, 10, 100], quick ? 1 : 5);
     console.log(
@@ -53,6 +59,8 @@ function main(): void {
             ...scaleTable(quick),
         ].join("\n"),
     );
+    // Under the engine it takes the rig and minutes: a full run only (or --engine alone).
+    console.log(quick ? "\nUnder the engine: npm run measure -- --engine" : `\n${await engineTable(false)}`);
 }
 
 const preloadSettings = process.env[PRELOAD_ENV];
@@ -80,5 +88,8 @@ if (preloadSettings !== undefined) {
         fs.rmSync(flatDir, { recursive: true, force: true });
     }
 } else {
-    main();
+    main().catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+    });
 }

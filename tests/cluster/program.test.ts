@@ -12,28 +12,23 @@ import { type Rig, startRig } from "./rig";
 import { ProgramProject } from "./program";
 import { engineSteps, stepIndex } from "./engineEvents";
 import { installStandInCrds, playEso } from "./esoStandIn";
-import { footprint, startTwinWorld, SUBSCRIPTION_A, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
+import {
+    deployerSecrets,
+    footprint,
+    programStackConfig,
+    startTwinWorld,
+    SUBSCRIPTION_A,
+    TENANT_A,
+    TENANT_B,
+    type TwinWorld,
+} from "./twinWorld";
 import { seedCluster, seedDeployer, type TwinPassword, type TwinState } from "../twin/store";
 
 const DAY_MS = 86_400_000;
 const PASSWORD_TYPE = "azuread:index/applicationPassword:ApplicationPassword";
 const SECRET_TYPE = "kubernetes:core/v1:Secret";
 
-/** The config every stack file has: the two tenants, the cluster, the registries and the deployers' client ids. */
-function baseConfig(world: TwinWorld, clusterName: string): Record<string, unknown> {
-    return {
-        clusterTenantId: TENANT_A,
-        clusterSubscriptionId: SUBSCRIPTION_A,
-        clusterResourceGroup: "rg-aks",
-        clusterName,
-        registryTenantId: TENANT_B,
-        registryIds: world.registries.map((registry) => registry.id),
-        clusterClientId: world.deployerA.clientId,
-        registryClientId: world.deployerB.clientId,
-    };
-}
-
-/** Creates the stack and its stack file as a user would: the file, `pulumi stack init`, the secrets through the CLI. */
+/** Creates the stack as a user would, signing in as the twin's deployers (their secrets set through the CLI). */
 async function newStack(
     project: ProgramProject,
     world: TwinWorld,
@@ -41,11 +36,7 @@ async function newStack(
     config: Record<string, unknown>,
     secrets: Record<string, string> = {},
 ): Promise<void> {
-    project.writeStackFile(stack, config);
-    await project.expectSuccess(["stack", "init", stack]);
-    await project.setSecret(stack, "clusterClientSecret", world.deployerA.secret);
-    await project.setSecret(stack, "registryClientSecret", world.deployerB.secret);
-    for (const [key, value] of Object.entries(secrets)) await project.setSecret(stack, key, value);
+    await project.initStack(stack, config, { ...deployerSecrets(world), ...secrets });
 }
 
 /** The application a stack made, found by its display name. */
@@ -134,7 +125,7 @@ describe("the whole program under the engine, against the Azure twin", function 
             });
             initial = footprint(world.store.read());
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
-            await newStack(project, world, stack, baseConfig(world, clusterName));
+            await newStack(project, world, stack, programStackConfig(world, clusterName));
         });
         after(() => project?.dispose());
 
@@ -279,7 +270,7 @@ describe("the whole program under the engine, against the Azure twin", function 
             initial = footprint(world.store.read());
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
             await newStack(project, world, stack, {
-                ...baseConfig(world, clusterName),
+                ...programStackConfig(world, clusterName),
                 credentialDelivery: "imagePullSecret",
                 pullSecretNamespaces: namespaces,
             });
@@ -384,7 +375,7 @@ describe("the whole program under the engine, against the Azure twin", function 
             initial = footprint(world.store.read());
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
             await newStack(project, world, stack, {
-                ...baseConfig(world, clusterName),
+                ...programStackConfig(world, clusterName),
                 credentialDelivery: "federatedPullSecret",
                 pullSecretNamespaces: namespaces,
             });
@@ -434,7 +425,7 @@ describe("the whole program under the engine, against the Azure twin", function 
         before(async () => {
             initial = footprint(world.store.read());
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
-            await newStack(project, world, stack, { ...baseConfig(world, clusterName), credentialDelivery: "none" });
+            await newStack(project, world, stack, { ...programStackConfig(world, clusterName), credentialDelivery: "none" });
         });
         after(() => project?.dispose());
 
@@ -482,7 +473,7 @@ describe("the whole program under the engine, against the Azure twin", function 
                 previous,
                 world,
                 stack,
-                { ...baseConfig(world, clusterName), clusterDeletePolicy: "restore", restoreClientId: original.clientId },
+                { ...programStackConfig(world, clusterName), clusterDeletePolicy: "restore", restoreClientId: original.clientId },
                 { restoreClientSecret: original.secret },
             );
             current = ProgramProject.create(rig.binaries, { twinEnv: world.env(), home: previous.home });

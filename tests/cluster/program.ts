@@ -47,6 +47,8 @@ export interface ProgramProjectOptions {
      * `node_modules` (the packed library and its dependencies) node finds by walking up.
      */
     readonly example?: { readonly dir: string; readonly under: string };
+    /** A project directory laid out already (the flat program `npm run measure` compares with), used as it is. */
+    readonly project?: string;
 }
 
 export class ProgramProject {
@@ -60,8 +62,10 @@ export class ProgramProject {
     ) {}
 
     static create(binaries: RigBinaries, options: ProgramProjectOptions): ProgramProject {
-        const dir = fs.mkdtempSync(path.join(options.example?.under ?? os.tmpdir(), "aks-acr-program-"));
-        if (options.example !== undefined) {
+        const dir = options.project ?? fs.mkdtempSync(path.join(options.example?.under ?? os.tmpdir(), "aks-acr-program-"));
+        if (options.project !== undefined) {
+            // used as it is
+        } else if (options.example !== undefined) {
             for (const file of fs.readdirSync(options.example.dir)) {
                 fs.cpSync(path.join(options.example.dir, file), path.join(dir, file), { recursive: true });
             }
@@ -76,7 +80,8 @@ export class ProgramProject {
             });
             execFileSync("tar", ["-x", "-C", dir], { input: archive });
         }
-        if (options.example === undefined) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+        if (options.example === undefined && options.project === undefined)
+            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
 
         const home = options.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "aks-acr-program-home-"));
         const pulumiHome = path.join(home, ".pulumi");
@@ -189,6 +194,17 @@ export class ProgramProject {
     /** `pulumi config set --secret <key>` with the value on stdin, as docs/configuration.md tells. */
     async setSecret(stack: string, key: string, value: string): Promise<void> {
         await this.expectSuccess(["config", "set", "--secret", "--stack", stack, `${PROJECT}:${key}`], value);
+    }
+
+    /** Creates a stack as a user would: its stack file, `pulumi stack init`, then each secret through the CLI. */
+    async initStack(
+        stack: string,
+        config: Readonly<Record<string, unknown>>,
+        secrets: Readonly<Record<string, string>> = {},
+    ): Promise<void> {
+        this.writeStackFile(stack, config);
+        await this.expectSuccess(["stack", "init", stack]);
+        for (const [key, value] of Object.entries(secrets)) await this.setSecret(stack, key, value);
     }
 
     /** `npm run up -- <stack> <flags>`, the README's main command. */

@@ -73,6 +73,25 @@ export async function startTwinWorld(options: { readonly replicationDelayMs?: nu
     };
 }
 
+/** The config every stack file of the program has: the two tenants, the cluster, the registries, the deployers' client ids. */
+export function programStackConfig(world: TwinWorld, clusterName: string): Record<string, unknown> {
+    return {
+        clusterTenantId: TENANT_A,
+        clusterSubscriptionId: SUBSCRIPTION_A,
+        clusterResourceGroup: "rg-aks",
+        clusterName,
+        registryTenantId: TENANT_B,
+        registryIds: world.registries.map((registry) => registry.id),
+        clusterClientId: world.deployerA.clientId,
+        registryClientId: world.deployerB.clientId,
+    };
+}
+
+/** The deployers' secrets, as `pulumi config set --secret` sets them. */
+export function deployerSecrets(world: TwinWorld): Record<string, string> {
+    return { clusterClientSecret: world.deployerA.secret, registryClientSecret: world.deployerB.secret };
+}
+
 /** What a stack leaves in the twin, without the log and the deployers: compared before and after a stack's life. */
 export function footprint(state: TwinState): unknown {
     return {
