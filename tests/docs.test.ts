@@ -36,6 +36,15 @@ const TESTED: ReadonlyArray<{ readonly command: RegExp; readonly runBy: string; 
     { command: /^npm run measure -- --profile$/, runBy: "tests/cluster/startup.test.ts", evidence: '"--profile"' },
     { command: /^node bin\/scripts\/measureScale\.js( --quick)?$/, runBy: "tests/cluster/startup.test.ts", evidence: "measureScale.js" },
     { command: /^bash tests\/cluster\/rig\/build\.sh$/, runBy: "tests/cluster/rig.ts", evidence: '"build.sh"' },
+    // The whole program against the Azure twin (docs/testing.md), the page's commands one by one.
+    { command: /^pulumi stack --show-urns --stack <stack>$/, runBy: "tests/cluster/program.test.ts", evidence: '"--show-urns"' },
+    {
+        command:
+            /^pulumi config set (--secret restoreClientSecret|clusterDeletePolicy restore|restoreClientId <client id>) --stack <stack>$/,
+        runBy: "tests/cluster/program.test.ts",
+        evidence: '"restoreClientId", original.clientId',
+    },
+    { command: /^pulumi destroy --stack <stack>$/, runBy: "tests/cluster/program.test.ts", evidence: '["destroy", "--stack", stack' },
 ];
 
 /** The one line that gives a shell the backend `npm run up` chose (scripts/up.sh), as every page writes it. */

@@ -188,8 +188,15 @@ describe("the whole program under the engine, against the Azure twin", function 
         it("an emergency rotation (up --replace on the password, as docs/secret-lifecycle.md says) switches the cluster before the old one goes", async () => {
             const app = applicationOf(world.store.read(), appName);
             const [old] = passwordsOf(world.store.read(), app.objectId);
-            const urn = await project.urn(stack, PASSWORD_TYPE, "cross-tenant-acr-pull-secret");
-            await project.up(stack, "--replace", urn);
+            // The page's two commands: list the URNs, then npm run up with --replace on the password's.
+            const urns = await project.expectSuccess(["stack", "--show-urns", "--stack", stack]);
+            const urn = urns.stdout.match(
+                /urn:pulumi:\S+[:$]azuread:index\/applicationPassword:ApplicationPassword::cross-tenant-acr-pull-secret(?!\S)/,
+            )?.[0];
+            assert.ok(urn, urns.stdout);
+            assert.equal(urn, await project.urn(stack, PASSWORD_TYPE, "cross-tenant-acr-pull-secret"));
+            const rotated = await project.npmUp(stack, "--replace", urn, "--yes", "--non-interactive");
+            assert.equal(rotated.exitCode, 0, rotated.output);
             const passwords = passwordsOf(world.store.read(), app.objectId);
             assert.equal(passwords.length, 1);
             assert.notEqual(passwords[0].keyId, old.keyId);
@@ -224,10 +231,13 @@ describe("the whole program under the engine, against the Azure twin", function 
             assert.equal(cluster.servicePrincipalProfile.clientId, app.clientId, "the refused destroy left the cluster switched");
             assert.equal(passwordsOf(world.store.read(), app.objectId).length, 1, "the refused destroy left the password");
 
-            project.writeStackFile(stack, { clusterDeletePolicy: "restore", restoreClientId: original.clientId });
-            await project.setSecret(stack, "restoreClientSecret", original.secret);
-            await project.up(stack);
-            await project.destroy(stack);
+            // docs/cluster-service-principal.md's commands, one by one.
+            await project.expectSuccess(["config", "set", "clusterDeletePolicy", "restore", "--stack", stack]);
+            await project.expectSuccess(["config", "set", "restoreClientId", original.clientId, "--stack", stack]);
+            await project.expectSuccess(["config", "set", "--secret", "restoreClientSecret", "--stack", stack], original.secret);
+            const recorded = await project.npmUp(stack, "--yes", "--non-interactive");
+            assert.equal(recorded.exitCode, 0, recorded.output);
+            await project.expectSuccess(["destroy", "--stack", stack, "--yes", "--non-interactive"]);
             assert.deepEqual(footprint(world.store.read()), initial);
             const restored = Object.values(world.store.read().clusters).find((c) => c.name === clusterName)!;
             assert.equal(restored.servicePrincipalProfile.secret, original.secret);
