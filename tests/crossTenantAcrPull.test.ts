@@ -1118,7 +1118,7 @@ describe("CrossTenantAcrPull minting registry tokens in the cluster from a feder
             dataFrom: { sourceRef: { generatorRef: { name: string } }; rewrite: { regexp: { target: string } }[] }[];
             target: { name: string; creationPolicy: string; template: { type: string; data: Record<string, string> } };
         };
-        assert.equal(spec.refreshInterval, "30m");
+        assert.equal(spec.refreshInterval, "30m0s", "Go's form, as ESO writes it back");
         assert.deepEqual(
             spec.dataFrom.map((d) => [d.sourceRef.generatorRef.name, d.rewrite[0].regexp.target]),
             [

@@ -295,7 +295,7 @@ describe("program", () => {
                 ["https://issuer.example/x/", "system:serviceaccount:apps:acr-token-minter"],
             );
             const [externalSecret] = mocks.ofType("kubernetes:external-secrets.io/v1:ExternalSecret");
-            assert.equal((externalSecret.inputs.spec as { refreshInterval: string }).refreshInterval, "45m");
+            assert.equal((externalSecret.inputs.spec as { refreshInterval: string }).refreshInterval, "45m0s");
             const values = await promiseOf(pulumi.all(exports));
             assert.equal(values.credentialDelivery, "federatedPullSecret");
             assert.deepEqual(

@@ -63,6 +63,19 @@ export function isRefreshInterval(value: string): boolean {
     return minutes >= 5 && minutes <= 120;
 }
 
+/**
+ * A refresh interval as Go's `time.Duration` prints it (`30m` -> `30m0s`, `90m` -> `1h30m0s`). ESO (v0.20) writes the
+ * spec back in that form when it adds its finalizer (a full update), so any other spelling would show as a change in
+ * every later preview and be written back and forth. `value` must pass `isRefreshInterval`.
+ */
+export function goDuration(value: string): string {
+    const match = INTERVAL.exec(value);
+    if (!match) throw new Error(`not a refresh interval: ${value}`);
+    const minutes = Number(match[1]) * (match[2] === "h" ? 60 : 1);
+    const hours = Math.floor(minutes / 60);
+    return hours > 0 ? `${hours}h${minutes % 60}m0s` : `${minutes}m0s`;
+}
+
 /** The subject of the federated credential for the minting service account in one namespace. */
 export function federationSubject(namespace: string, serviceAccount: string): string {
     return `system:serviceaccount:${namespace}:${serviceAccount}`;
@@ -114,7 +127,7 @@ export function externalSecretSpec(
         return `${JSON.stringify(registry.loginServer)}:{"username":"{{ ${user} }}","password":"{{ ${password} }}","auth":"{{ printf "%s:%s" ${user} ${password} | b64enc }}"}`;
     });
     return {
-        refreshInterval,
+        refreshInterval: goDuration(refreshInterval),
         dataFrom: registries.map((registry, index) => ({
             sourceRef: { generatorRef: { apiVersion: GENERATOR_API, kind: "ACRAccessToken", name: registry.generator } },
             rewrite: [{ regexp: { source: "^(.*)$", target: `acr${index}_\${1}` } }],

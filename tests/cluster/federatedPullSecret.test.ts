@@ -129,7 +129,7 @@ describe("federated pull secret delivery on a real API server, under the Pulumi 
                 `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets/${SECRET_NAME}`,
             );
             const spec = externalSecret.spec as { refreshInterval: string; target: { name: string }; dataFrom: unknown[] };
-            assert.deepEqual([spec.refreshInterval, spec.target.name, spec.dataFrom.length], ["30m", SECRET_NAME, 2]);
+            assert.deepEqual([spec.refreshInterval, spec.target.name, spec.dataFrom.length], ["30m0s", SECRET_NAME, 2]);
             const account = await body(rig.admin, `/api/v1/namespaces/${namespace}/serviceaccounts/default`);
             assert.deepEqual(account.imagePullSecrets, [{ name: SECRET_NAME }]);
             // The reference was written only once ESO's Secret was there: up waited for the ExternalSecret's Ready.
