@@ -33,6 +33,10 @@ export interface RigBinaries {
     /** The version label the npm SDK asks the engine for. */
     readonly kubernetesPluginVersion: string;
     readonly kubernetesVersion: string;
+    /** External Secrets Operator's controller (`external-secrets`, rig/eso/), run out of cluster by `eso.ts`. */
+    readonly eso?: string;
+    /** ESO's CRD bundle, `deploy/crds/bundle.yaml` of the module release `eso` is built from (in the module cache). */
+    readonly esoCrds?: string;
 }
 
 let built: RigBinaries | undefined;
@@ -63,6 +67,8 @@ export function rigBinaries(): RigBinaries {
         kubernetesPlugin: need("PULUMI_RESOURCE_KUBERNETES"),
         kubernetesPluginVersion: need("PULUMI_RESOURCE_KUBERNETES_VERSION"),
         kubernetesVersion: need("KUBERNETES_VERSION"),
+        eso: values.get("ESO") || undefined,
+        esoCrds: values.get("ESO_CRDS") || undefined,
     };
     return built;
 }

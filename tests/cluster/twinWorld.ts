@@ -32,8 +32,13 @@ export interface TwinWorld {
     stop(): Promise<void>;
 }
 
-/** Starts a world; `replicationDelayMs` is how long a new service principal stays unknown to ARM and AKS. */
-export async function startTwinWorld(options: { readonly replicationDelayMs?: number } = {}): Promise<TwinWorld> {
+/**
+ * Starts a world; `replicationDelayMs` is how long a new service principal stays unknown to ARM and AKS;
+ * `kubernetesCa` is the rig's CA, for Entra to fetch the rig's service-account issuer keys (federated credentials).
+ */
+export async function startTwinWorld(
+    options: { readonly replicationDelayMs?: number; readonly kubernetesCa?: string } = {},
+): Promise<TwinWorld> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aks-acr-twin-"));
     const store = TwinStore.create(
         path.join(dir, "store.json"),
@@ -57,7 +62,7 @@ export async function startTwinWorld(options: { readonly replicationDelayMs?: nu
             roleAssignmentMode: "AbacRepositoryPermissions",
         }),
     ];
-    const face = await startTwinFace({ store, dir: path.join(dir, "face") });
+    const face = await startTwinFace({ store, dir: path.join(dir, "face"), kubernetesCa: options.kubernetesCa });
     return {
         dir,
         store,

@@ -13,6 +13,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 cache="${AKS_ACR_RIG_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/aks-acr-cross-tenant/rig}"
 mkdir -p "$cache"
+# One build at a time per cache: parallel test processes (or a second suite) wait for the first instead of building
+# the same parts again side by side on a 2-core machine.
+exec 9>"$cache/.build.lock"
+flock 9
 
 # The control plane's release; its staging modules are pinned to the matching v0.<minor>.<patch> in apiserver/go.mod.
 k8s_version="v1.36.3"
@@ -138,6 +142,20 @@ kubernetes_ldflags="-s -w -X main.version=$kubernetes_plugin_version"
 kubernetes_dir="$cache/kubernetes-$(key kubernetes "$kubernetes_ldflags")"
 build kubernetes "$kubernetes_dir" "$kubernetes_ldflags" ./cmd/pulumi-resource-kubernetes
 
+# External Secrets Operator's controller (eso/: a main calling its root command), and its CRD bundle as its module
+# ships it: tests apply exactly what a cluster running this release holds. `go mod download` (as for the provider
+# above) finds the module's directory on a fresh machine too.
+eso_ldflags="-s -w"
+eso_dir="$cache/eso-$(key eso "$eso_ldflags")"
+build eso "$eso_dir" "$eso_ldflags" ./cmd/external-secrets
+eso_module_dir="$(cd "$here/eso" && go mod download -json github.com/external-secrets/external-secrets |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+eso_crds="$eso_module_dir/deploy/crds/bundle.yaml"
+if [ ! -f "$eso_crds" ]; then
+    log "could not find external-secrets' deploy/crds/bundle.yaml in the module cache (got '$eso_module_dir')"
+    exit 1
+fi
+
 echo "KUBE_APISERVER=$apiserver"
 echo "KUBE_CONTROLLER_MANAGER=$controller_manager"
 echo "ETCD=$etcd"
@@ -146,3 +164,5 @@ echo "PULUMI_BIN_DIR=$engine_dir"
 echo "PULUMI_RESOURCE_KUBERNETES=$kubernetes_dir/pulumi-resource-kubernetes"
 echo "PULUMI_RESOURCE_KUBERNETES_VERSION=$kubernetes_plugin_version"
 echo "KUBERNETES_VERSION=$k8s_version"
+echo "ESO=$eso_dir/external-secrets"
+echo "ESO_CRDS=$eso_crds"
