@@ -12,51 +12,13 @@ import { type Rig, startRig } from "./rig";
 import { ProgramProject } from "./program";
 import { engineSteps, stepIndex } from "./engineEvents";
 import { installStandInCrds, playEso } from "./esoStandIn";
-import {
-    deployerSecrets,
-    footprint,
-    programStackConfig,
-    startTwinWorld,
-    SUBSCRIPTION_A,
-    TENANT_A,
-    TENANT_B,
-    type TwinWorld,
-} from "./twinWorld";
-import { seedCluster, seedDeployer, type TwinPassword, type TwinState } from "../twin/store";
+import { applicationOf, newStack, passwordsOf, setClock } from "./programSteps";
+import { footprint, programStackConfig, startTwinWorld, SUBSCRIPTION_A, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
+import { seedCluster, seedDeployer, type TwinState } from "../twin/store";
 
 const DAY_MS = 86_400_000;
 const PASSWORD_TYPE = "azuread:index/applicationPassword:ApplicationPassword";
 const SECRET_TYPE = "kubernetes:core/v1:Secret";
-
-/** Creates the stack as a user would, signing in as the twin's deployers (their secrets set through the CLI). */
-async function newStack(
-    project: ProgramProject,
-    world: TwinWorld,
-    stack: string,
-    config: Record<string, unknown>,
-    secrets: Record<string, string> = {},
-): Promise<void> {
-    await project.initStack(stack, config, { ...deployerSecrets(world), ...secrets });
-}
-
-/** The application a stack made, found by its display name. */
-function applicationOf(state: TwinState, displayName: string): TwinState["applications"][string] {
-    const found = Object.values(state.applications).filter((app) => app.displayName === displayName);
-    assert.equal(found.length, 1, `expected one application named ${displayName}, found ${found.length}`);
-    return found[0];
-}
-
-function passwordsOf(state: TwinState, applicationObjectId: string): TwinPassword[] {
-    return Object.values(state.passwords).filter((password) => password.applicationObjectId === applicationObjectId);
-}
-
-/** Moves the twin's clock (and the program's) so that it reads `at`. */
-function setClock(world: TwinWorld, at: number): void {
-    world.store.mutate((state, log) => {
-        state.clockOffsetMs = at - Date.now();
-        log("test", "move clock", new Date(at).toISOString());
-    });
-}
 
 /** The sequence number of the first log entry whose action and target match. */
 function logSeq(world: TwinWorld, action: RegExp, target: (value: string) => boolean): number {

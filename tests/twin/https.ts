@@ -25,11 +25,13 @@
  *   host shows up as a 403 response, not a network error.
  *
  * Host routing is a table (`face.route(host, handler)`); a later route wins, so another face (ACR's token service) can
- * take over `*.azurecr.io` without editing this file. Every request is recorded as method, host, path, status and
- * the Azure/Entra error code: never a header, a query, a body, a secret or a token.
+ * take over `*.azurecr.io` without editing this file (`registry.ts` does, for ACR's token service and the registry).
+ * Every request is recorded as method, host, path, status, the Azure/Entra/registry error code and the handler's
+ * `decision` (ACR's grants and refusals): never a header, a query, a body, a secret or a token.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import * as tls from "node:tls";
@@ -58,6 +60,8 @@ export interface TwinResponse {
     readonly status: number;
     readonly headers?: Readonly<Record<string, string>>;
     readonly body?: unknown;
+    /** Why the face answered so (a grant, a refusal's reason), for the request log: never a secret or a token. */
+    readonly decision?: string;
 }
 
 /** Answers requests for the hosts of its route. */
@@ -78,6 +82,8 @@ export interface TwinRequestRecord {
     readonly status: number;
     /** Azure's error code (`InvalidAuthenticationTokenTenant`) or Entra's (`AADSTS7000215`), when the answer had one. */
     readonly error?: string;
+    /** The handler's `decision`, when it gave one (ACR's token service says what it granted or why it refused). */
+    readonly decision?: string;
 }
 
 /** How to start the face. */
@@ -243,6 +249,65 @@ export async function startTwinFace(options: TwinFaceOptions): Promise<TwinFace>
     };
 }
 
+/** What `requestThroughFace` got back. */
+export interface FaceAnswer {
+    readonly status: number;
+    readonly headers: IncomingHttpHeaders;
+    readonly body: Buffer;
+}
+
+/**
+ * One HTTPS request through the face as a proxied client sends it (CONNECT to the host's port 443, TLS checked against
+ * the run's CA only, then the request), for tests that speak a protocol by hand (ACR's `/oauth2/exchange`, as ESO
+ * does). A refused CONNECT rejects with its status.
+ */
+export async function requestThroughFace(
+    face: Pick<TwinFace, "proxyUrl" | "ca">,
+    url: string,
+    init: { readonly method?: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: string | Buffer } = {},
+): Promise<FaceAnswer> {
+    const proxy = new URL(face.proxyUrl);
+    const target = new URL(url);
+    const tunnel = await new Promise<Socket>((resolve, reject) => {
+        const connect = http.request({ host: proxy.hostname, port: proxy.port, method: "CONNECT", path: `${target.hostname}:443` });
+        connect.once("connect", (response: http.IncomingMessage, socket: Socket) => {
+            if (response.statusCode === 200) return resolve(socket);
+            socket.destroy();
+            reject(new Error(`CONNECT ${target.hostname}:443 answered ${response.statusCode}`));
+        });
+        connect.once("error", reject);
+        connect.end();
+    });
+    return new Promise((resolve, reject) => {
+        const request = https.request(
+            {
+                host: target.hostname,
+                path: `${target.pathname}${target.search}`,
+                method: init.method ?? "GET",
+                headers: init.headers,
+                // No agent: the request goes over the tunnel's TLS socket, never a connection of its own.
+                createConnection: () => tls.connect({ socket: tunnel, servername: target.hostname, ca: face.ca.caPem }),
+                timeout: 10_000,
+            },
+            (response) => {
+                const chunks: Buffer[] = [];
+                response.on("data", (chunk: Buffer) => chunks.push(chunk));
+                response.on("end", () => {
+                    tunnel.destroy();
+                    resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) });
+                });
+                response.on("error", reject);
+            },
+        );
+        request.on("timeout", () => request.destroy(new Error(`${init.method ?? "GET"} ${url}: no answer in 10 s`)));
+        request.on("error", (error) => {
+            tunnel.destroy();
+            reject(error);
+        });
+        request.end(init.body);
+    });
+}
+
 /**
  * What a registry answers until ACR's token service is added: `/v2/` asks for a bearer token as ACR does (distribution's
  * token auth: `Bearer realm="https://<r>/oauth2/token",service="<r>"`), everything else is 404.
@@ -306,11 +371,18 @@ async function serve(
         }
     }
     const error = errorCodeOf(response.body);
-    record({ method, host, path: url.pathname, status: response.status, ...(error !== undefined ? { error } : {}) });
-    send(res, response);
+    record({
+        method,
+        host,
+        path: url.pathname,
+        status: response.status,
+        ...(error !== undefined ? { error } : {}),
+        ...(response.decision !== undefined ? { decision: response.decision } : {}),
+    });
+    send(res, response, method === "HEAD");
 }
 
-function send(res: http.ServerResponse, response: TwinResponse): void {
+function send(res: http.ServerResponse, response: TwinResponse, head = false): void {
     const headers: Record<string, string> = { "x-ms-request-id": randomUUID(), ...response.headers };
     let payload: Buffer | undefined;
     if (response.body !== undefined && response.status !== 204) {
@@ -322,7 +394,11 @@ function send(res: http.ServerResponse, response: TwinResponse): void {
             headers["content-type"] ??= "application/json; charset=utf-8";
         }
     }
-    headers["content-length"] = String(payload?.length ?? 0);
+    // A HEAD answer has no body but tells the size of the GET's (a registry's blob or manifest): keep what the handler
+    // said.
+    if (!(head && payload === undefined && response.headers?.["content-length"] !== undefined)) {
+        headers["content-length"] = String(payload?.length ?? 0);
+    }
     res.writeHead(response.status, headers);
     res.end(payload);
 }
