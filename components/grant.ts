@@ -10,6 +10,7 @@ import { RoleAssignment } from "@pulumi/azure-native/authorization";
 import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azureIds";
+import { heldUntil } from "./registrationHold";
 import { FEDERATION_AUDIENCE } from "./delivery/externalSecrets";
 import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
@@ -53,6 +54,8 @@ export interface GrantArgs {
     /**
      * Resolves once the delivery's checks passed (for example: the cluster accepts a service principal). Nothing of
      * the grant reaches the engine before, so a delivery that cannot work stops the run before anything is created.
+     * It holds back registrations only, never a value: a preview in which a check cannot run yet (a namespace the
+     * stack creates) shows the grant exactly as it is.
      */
     readonly after?: pulumi.Output<unknown>;
 }
@@ -87,16 +90,14 @@ function shortHash(text: string): string {
 /** Declares the grant as children of `parent`; tenant-A resources use the parent's providers. */
 export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resource): Grant {
     const registryTenant = args.registryTenantProviders;
-    // Holds a value back until the delivery's checks pass (see `after`).
-    const hold = <T>(value: T): pulumi.Input<T> => (args.after === undefined ? value : args.after.apply(() => value));
+    const held = heldUntil(args.after);
 
-    const rotation = args.federated === undefined ? secretRotation(name, args, parent, hold) : undefined;
+    const rotation = args.federated === undefined ? secretRotation(name, args, parent, held) : undefined;
 
     const application = new azuread.Application(
         `${name}-app`,
         {
-            // Held back by `after` with the anchor: everything else of the grant hangs off these two.
-            displayName: hold(args.applicationName),
+            displayName: args.applicationName,
             signInAudience: "AzureADMultipleOrgs",
             owners: args.applicationOwners.length > 0 ? [...args.applicationOwners] : undefined,
             // The consent link redirects here; Entra matches it exactly, so both use the same constant.
@@ -106,7 +107,8 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
             // in its preview whether the deployed secret is due or expired.
             tags: rotation?.schedule.apply(secretTags),
         },
-        { parent },
+        // Held back with the anchor: everything else of the grant hangs off these two.
+        { parent, ...held },
     );
 
     // Graph creates no service principal in the home tenant (the portal does); AKS signs in as this one.
@@ -214,7 +216,7 @@ function secretRotation(
     name: string,
     args: GrantArgs,
     parent: pulumi.Resource,
-    hold: <T>(value: T) => pulumi.Input<T>,
+    held: pulumi.CustomResourceOptions,
 ): { readonly anchor: pulumi.Output<string>; readonly schedule: NonNullable<Grant["schedule"]> } {
     const { now, lifetimeDays, renewBeforeDays } = args;
     // The day rotation windows count from, kept in the component's own state: the keeper records the day of the
@@ -224,9 +226,9 @@ function secretRotation(
         `${name}-secret-anchor`,
         {
             byteLength: 4,
-            keepers: { firstSecretDay: hold(startOfDay(args.initialWindowAnchor ?? now).toISOString()) },
+            keepers: { firstSecretDay: startOfDay(args.initialWindowAnchor ?? now).toISOString() },
         },
-        { parent, ignoreChanges: ["keepers"] },
+        { parent, ignoreChanges: ["keepers"], ...held },
     );
     // ISO strings, not Dates, inside outputs: pulumi.output unwraps a Date into an empty object.
     const anchor = anchorRecord.keepers.apply((keepers) => {

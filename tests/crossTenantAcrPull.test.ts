@@ -20,6 +20,7 @@ import {
     TENANT_B,
     fakeSecretFor,
     installMocks,
+    mockCluster,
     isSecretWrapped,
     unwrapSecret,
     promiseOf,
@@ -38,7 +39,6 @@ const NOW = new Date("2026-11-28T10:00:00Z");
 const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 const REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
 const REFERENCE_TYPE = "pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret";
-const KUBECONFIG = "apiVersion: v1\nclusters: []\nusers: []\n";
 
 /** The component "pull" with explicit providers for both tenants; `opts` adds component options. */
 function build(overrides: Partial<CrossTenantAcrPullArgs> = {}, opts: pulumi.ComponentResourceOptions = {}): CrossTenantAcrPullType {
@@ -581,6 +581,11 @@ class StandInCluster extends pulumi.CustomResource {
     }
 }
 
+/** The resources an output carries: what a resource taking it records as its dependencies (the SDK's internal record). */
+function outputResources(output: pulumi.Output<unknown>): Promise<Set<pulumi.Resource>> {
+    return (output as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
+}
+
 /** The logical name of a resource (the SDK keeps it in `__name`). */
 function nameOf(resource: pulumi.Resource): string {
     return (resource as unknown as { __name?: string }).__name ?? "";
@@ -597,7 +602,8 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
             subscriptionId: SUB_A,
             resourceGroupName: "rg-aks",
             clusterName: "aks-prod",
-            kubeconfig: KUBECONFIG,
+            // The fake API server behind the mocks: the delivery reads every namespace and service account there.
+            kubeconfig: mocks.userKubeconfig,
         });
     });
 
@@ -661,6 +667,7 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
     });
 
     it("adds the Secret to each listed service account with a reference of its own that waits for the Secret and the checks", async () => {
+        const readsBefore = (await mockCluster()).requests.length;
         const captured = new Map<string, pulumi.ResourceTransformationArgs>();
         const component = build(
             {
@@ -689,46 +696,58 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
                 reference.inputs.namespace,
                 reference.inputs.serviceAccount,
                 reference.inputs.secretName,
-                isSecretWrapped(reference.inputs.kubeconfig),
+                mocks.providerOf(reference)?.name,
             ]),
-            // Only the kubeconfig is secret: a preview shows which service account gets which entry.
+            // Nothing secret in a reference: a preview shows which service account gets which entry.
             [
-                ["pull-apps-default-image-pull-secret", "apps", "default", "contoso", true],
-                ["pull-apps-builder-image-pull-secret", "apps", "builder", "contoso", true],
-                ["pull-jobs-default-image-pull-secret", "jobs", "default", "contoso", true],
-                ["pull-jobs-builder-image-pull-secret", "jobs", "builder", "contoso", true],
+                ["pull-apps-default-image-pull-secret", "apps", "default", "contoso", "pull-references"],
+                ["pull-apps-builder-image-pull-secret", "apps", "builder", "contoso", "pull-references"],
+                ["pull-jobs-default-image-pull-secret", "jobs", "default", "contoso", "pull-references"],
+                ["pull-jobs-builder-image-pull-secret", "jobs", "builder", "contoso", "pull-references"],
             ],
         );
-        assert.equal(unwrapSecret(references[0].inputs.kubeconfig), KUBECONFIG, "the reference writes through the provider's kubeconfig");
+        // One provider for every reference writes through the Kubernetes provider's kubeconfig, kept secret; no
+        // reference carries it (or the runtime) in its own inputs.
+        const [provider] = mocks.ofType("pulumi:providers:pulumi-nodejs");
+        assert.equal(provider.name, "pull-references");
+        assert.ok(isSecretWrapped(provider.inputs["aks-acr-cross-tenant:kubeconfig"]), "the references' kubeconfig is not secret");
+        assert.equal(unwrapSecret(provider.inputs["aks-acr-cross-tenant:kubeconfig"]), mocks.userKubeconfig);
+        for (const reference of references) {
+            assert.equal(reference.inputs.kubeconfig, undefined);
+            assert.ok(String(reference.inputs.__provider).length < 2_000, "a reference carries more than the provider's stub");
+        }
         const patchOptions = [...captured.values()].find(
             (args) => args.name === "pull-apps-builder-image-pull-secret" && args.type.includes("ServiceAccountPullSecret"),
         )?.opts as pulumi.CustomResourceOptions;
-        assert.deepEqual((patchOptions.dependsOn as pulumi.Resource[]).map(nameOf), [
-            "pull-apps-pull-secret",
-            "pull-apps-builder-service-account",
-        ]);
+        // After its own namespace's Secret, and nothing else: no reference depends on another namespace's checks.
+        assert.deepEqual((patchOptions.dependsOn as pulumi.Resource[]).map(nameOf), ["pull-apps-pull-secret"]);
+        const namespaceInput = (captured.get("pull-apps-builder-image-pull-secret")?.props as { namespace: pulumi.Output<string> })
+            .namespace;
+        assert.deepEqual([...(await outputResources(namespaceInput))].map(nameOf), [], "a reference waits on resources through its checks");
         // The Secret waits for every principal and pull role; nothing forces delete-before-replace.
         const secretOptions = captured.get("pull-apps-pull-secret")?.opts as pulumi.CustomResourceOptions;
-        assert.deepEqual(
-            (secretOptions.dependsOn as pulumi.Resource[]).map(nameOf).sort(),
-            ["pull-apps-namespace", ...component.readyForCluster.map(nameOf)].sort(),
-        );
+        assert.deepEqual((secretOptions.dependsOn as pulumi.Resource[]).map(nameOf).sort(), component.readyForCluster.map(nameOf).sort());
         assert.equal(secretOptions.deleteBeforeReplace, undefined);
         // The Secret's data depends on the password, so a renewal updates it before the engine deletes the old
         // password at the end of the update. `resources()` is the SDK's internal record of an output's dependencies.
         const data = captured.get("pull-apps-pull-secret")?.props.data as Record<string, pulumi.Output<string>>;
-        const dependencies = await (data[".dockerconfigjson"] as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
+        const dependencies = await outputResources(data[".dockerconfigjson"]);
         assert.ok([...dependencies].map(nameOf).includes("pull-secret"), "the pull secret's data does not depend on the password");
-        // The namespaces and service accounts were read through the cluster's provider.
-        const reads = mocks.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
-        assert.deepEqual(reads.map((r) => [r.type, r.id, mocks.providerOf(r)?.name]).sort(), [
-            ["kubernetes:core/v1:Namespace", "apps", "k8s"],
-            ["kubernetes:core/v1:Namespace", "jobs", "k8s"],
-            ["kubernetes:core/v1:ServiceAccount", "apps/builder", "k8s"],
-            ["kubernetes:core/v1:ServiceAccount", "apps/default", "k8s"],
-            ["kubernetes:core/v1:ServiceAccount", "jobs/builder", "k8s"],
-            ["kubernetes:core/v1:ServiceAccount", "jobs/default", "k8s"],
+        // The namespaces and service accounts were read through the cluster's kubeconfig, once each, and are no
+        // resources of the stack.
+        const reads = (await mockCluster()).requests.slice(readsBefore).filter((request) => request.startsWith("GET /api/v1/namespaces/"));
+        assert.deepEqual(reads.sort(), [
+            "GET /api/v1/namespaces/apps",
+            "GET /api/v1/namespaces/apps/serviceaccounts/builder",
+            "GET /api/v1/namespaces/apps/serviceaccounts/default",
+            "GET /api/v1/namespaces/jobs",
+            "GET /api/v1/namespaces/jobs/serviceaccounts/builder",
+            "GET /api/v1/namespaces/jobs/serviceaccounts/default",
         ]);
+        assert.deepEqual(
+            mocks.resources.filter((r) => r.read && r.type.startsWith("kubernetes:")),
+            [],
+        );
     });
 
     it("uses each cloud's registry login server", async () => {
@@ -830,7 +849,8 @@ describe("CrossTenantAcrPull delivering an image pull secret", () => {
             const component = buildPullSecret({ serviceAccounts: ["default", "builder"] });
             throw await failureOf(component.applicationClientId);
         });
-        assert.match(String(errors.thrown), /resource 'jobs\/builder' does not exist/);
+        assert.match(String(errors.thrown), /service account jobs\/builder does not exist; create it/);
+        assert.equal(errors.logged.length, 1, errors.logged.join("\n"));
         await assertNothingDeclared();
     });
 

@@ -4,6 +4,7 @@
  */
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { kubernetesStore, startFakeDiscovery, type FakeDiscovery } from "./fakeDiscovery";
 
 /** The wrapper Pulumi uses for secret values inside mocked inputs. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -44,9 +45,17 @@ export interface MockCluster {
     readonly oidcIssuerProfile?: { readonly enabled?: boolean; readonly issuerURL?: string };
 }
 
-/** A kubeconfig as the AKS user-credential action returns it (decoded). */
-export const MOCK_USER_KUBECONFIG =
-    "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster: {server: https://aks.example}\nusers:\n- name: clusterUser\n  user: {token: mock-cluster-user-token}\ncontexts:\n- name: aks\n  context: {cluster: aks, user: clusterUser}\ncurrent-context: aks\n";
+/** The token of the kubeconfig the mocked AKS user-credential action returns. */
+export const MOCK_CLUSTER_USER_TOKEN = "mock-cluster-user-token";
+
+/** The fake API server every run's reads of namespaces and service accounts reach (started once per test process). */
+let sharedCluster: Promise<FakeDiscovery> | undefined;
+
+/** The fake API server behind `RecordingMocks.userKubeconfig`, serving the objects `withKubernetes` made. */
+export function mockCluster(): Promise<FakeDiscovery> {
+    sharedCluster ??= startFakeDiscovery();
+    return sharedCluster;
+}
 
 /** A stable fake GUID derived from a seed. */
 export function fakeGuid(seed: string): string {
@@ -73,10 +82,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     /** What reading the AKS cluster returns. */
     cluster: MockCluster = { servicePrincipalProfile: { clientId: "0ld0ld00-0000-4000-8000-000000000000" } };
     /**
-     * Kubernetes objects a read can find, keyed by id (`namespace` or `namespace/name`), with their state. Reads of
-     * anything else fail as the engine fails them.
+     * Kubernetes objects a read can find, keyed by id (`namespace` or `namespace/name`), with their state: what the
+     * fake API servers answer (`fakeDiscovery.ts`), and `X.get` reads under these mocks. Reads of anything else fail
+     * as the API server and the engine fail them.
      */
     kubernetesObjects: Map<string, Record<string, unknown>> = new Map();
+    /** The kubeconfig the mocked AKS user-credential action returns (decoded): the shared fake API server's. */
+    userKubeconfig = "";
     /**
      * The state the previous run left, as the engine would use it: a resource declared with `ignoreChanges` on its
      * keepers (the rotation anchor) keeps its stored keepers, and a read of the application sees the deployed
@@ -196,7 +208,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 };
             }
             case "azure-native:containerservice:listManagedClusterUserCredentials":
-                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_USER_KUBECONFIG, "utf8").toString("base64") }] };
+                return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(this.userKubeconfig, "utf8").toString("base64") }] };
             default:
                 throw new Error(`unexpected provider function call ${args.token}`);
         }
@@ -263,6 +275,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 export async function installMocks(stack = "test", preview = false, deployed: StackState = new Map()): Promise<RecordingMocks> {
     const mocks = new RecordingMocks();
     mocks.deployed = deployed;
+    // One store: the fake API servers answer from these mocks' objects from now on.
+    kubernetesStore.objects = mocks.kubernetesObjects;
+    mocks.userKubeconfig = (await mockCluster()).kubeconfig(MOCK_CLUSTER_USER_TOKEN);
     await pulumi.runtime.setMocks(mocks, "aks-acr-cross-tenant", stack, preview, "organization");
     return mocks;
 }

@@ -14,12 +14,12 @@ import {
     TENANT_B,
     fakeSecretFor,
     installMocks,
+    mockCluster,
     isSecretWrapped,
     unwrapSecret,
     promiseOf,
     registryId,
     settle,
-    MOCK_USER_KUBECONFIG,
     failureOf,
     type StackState,
 } from "./mocks";
@@ -334,7 +334,7 @@ describe("program", () => {
             const [provider] = mocks.ofType("pulumi:providers:kubernetes");
             assert.equal(provider.name, "cluster-kubernetes");
             assert.ok(isSecretWrapped(provider.inputs.kubeconfig), "the kubeconfig must reach the provider as a secret");
-            assert.equal(unwrapSecret(provider.inputs.kubeconfig), MOCK_USER_KUBECONFIG);
+            assert.equal(unwrapSecret(provider.inputs.kubeconfig), mocks.userKubeconfig);
             assert.equal(
                 provider.inputs.clusterIdentifier,
                 `/subscriptions/${SUB_A}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod`,
@@ -371,17 +371,20 @@ describe("program", () => {
                 references.map((reference) => `${String(reference.inputs.namespace)}/${String(reference.inputs.serviceAccount)}`),
                 ["apps/default", "jobs/default"],
             );
-            // The references write through the same cluster connection: the user credentials read through Azure.
-            for (const reference of references) {
-                assert.ok(isSecretWrapped(reference.inputs.kubeconfig), "the reference's kubeconfig must be a secret");
-                assert.equal(unwrapSecret(reference.inputs.kubeconfig), MOCK_USER_KUBECONFIG);
-            }
+            // The references write through the same cluster connection: the user credentials read through Azure, held
+            // once by their provider.
+            const [referenceProvider] = mocks.ofType("pulumi:providers:pulumi-nodejs");
+            const referenceKubeconfig = referenceProvider.inputs["aks-acr-cross-tenant:kubeconfig"];
+            assert.ok(isSecretWrapped(referenceKubeconfig), "the references' kubeconfig must be a secret");
+            assert.equal(unwrapSecret(referenceKubeconfig), mocks.userKubeconfig);
+            assert.ok(references.every((reference) => mocks.providerOf(reference) === referenceProvider));
             assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/acr-cross-tenant-pull", "jobs/acr-cross-tenant-pull"]);
             assert.equal(await promiseOf(pulumi.output(exports.credentialDelivery)), "imagePullSecret");
         });
 
         it("uses the kubeconfig from the stack config, as a secret, without asking Azure for credentials", async () => {
-            const kubeconfig = "apiVersion: v1\nclusters: []\nusers: [{name: ci, user: {token: KUBE-CONFIG-SECRET}}]\n";
+            // The fake API server the mocks stand up, reached as a CI job's own credentials would reach a cluster.
+            const kubeconfig = (await mockCluster()).kubeconfig("KUBE-CONFIG-SECRET");
             const { mocks, exports } = await runPullSecret(
                 {
                     ...PULL,
@@ -397,7 +400,8 @@ describe("program", () => {
             assert.deepEqual(mocks.calls, []);
             const references = mocks.ofType("pulumi-nodejs:dynamic/aks-acr-cross-tenant:ServiceAccountPullSecret");
             assert.equal(references.length, 4);
-            assert.ok(references.every((reference) => unwrapSecret(reference.inputs.kubeconfig) === kubeconfig));
+            const [referenceProvider] = mocks.ofType("pulumi:providers:pulumi-nodejs");
+            assert.equal(unwrapSecret(referenceProvider.inputs["aks-acr-cross-tenant:kubeconfig"]), kubeconfig);
             const values = JSON.stringify(await promiseOf(pulumi.all(exports)));
             assert.ok(!values.includes("KUBE-CONFIG-SECRET"), "the kubeconfig leaked into the outputs");
             assert.deepEqual(await promiseOf(exports.pullSecrets), ["apps/contoso-pull", "jobs/contoso-pull"]);

@@ -140,14 +140,15 @@ export function deliverFederatedPullSecret(
             {
                 metadata: {
                     name: settings.minter,
-                    namespace,
+                    // Waits for this namespace's checks, and only for them.
+                    namespace: target.checked,
                     labels: PART_OF,
                     annotations: grant.clientId.apply((clientId) => minterAnnotations(clientId, grant.registryTenantId)),
                 },
                 // ESO requests its tokens with the TokenRequest API; nothing mounts one.
                 automountServiceAccountToken: false,
             },
-            { ...options, dependsOn: [...opts.dependsOn, target.read] },
+            { ...options, dependsOn: [...opts.dependsOn] },
         );
         const generators = grant.registries.map(
             (registry) =>

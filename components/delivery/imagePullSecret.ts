@@ -10,16 +10,27 @@
  * server-side-apply manager owns cannot be shared: the check below stops the run before anything is created,
  * program-side (so `up --skip-preview` is refused as early as a preview) and again in the reference's own check.
  *
+ * Each check gates only what it guards. A namespace's Secret and references wait for that namespace's reads, and
+ * nothing else waits for them but the grant, through one aggregate (`ready`) that holds back its registration and
+ * none of its values: so the graph grows linearly with namespaces and service accounts, and what is known in a
+ * preview stays known (a check that cannot run yet makes only its own namespace's resources unknown).
+ *
  * This module loads `@pulumi/kubernetes`; the component loads it only for this delivery.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Namespace, Secret, ServiceAccount } from "@pulumi/kubernetes/core/v1";
+import { Secret } from "@pulumi/kubernetes/core/v1";
 import type * as AdmissionRegistrationV1 from "@pulumi/kubernetes/admissionregistration/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import { dockerConfigJson, type PullSecretTarget } from "./dockerConfig";
 import { refuseRun } from "../validation";
-import { applyOwnedMessage, blockingApplyOwners, isListed, type ServiceAccountView } from "./pullSecretReference";
+import {
+    APPEARANCE_WAIT_MS,
+    readNamespaceTargets,
+    readNamespaceTargetsOnceCreated,
+    type NamespaceFindings,
+} from "./pullSecretTargetChecks";
 import { ServiceAccountPullSecret } from "./serviceAccountPullSecret";
+import { ServiceAccountPullSecretProvider } from "./serviceAccountPullSecretProvider";
 import { checkMutatingAdmissionPolicyApi, podPullSecretBindingSpec, podPullSecretPolicySpec } from "./podPullSecretPolicy";
 
 /** Where and how to deliver the credentials as an image pull secret. */
@@ -52,7 +63,8 @@ export interface ImagePullSecretDelivery {
     readonly secretName?: string;
     /**
      * Resources of the same stack that create the namespaces or service accounts. The existence checks then wait
-     * for them (and are skipped by a preview that creates them), instead of failing on objects not created yet.
+     * for them in `up`; a preview that creates them leaves what it cannot read yet unknown instead of failing on
+     * objects not created yet. Every Secret and reference depends on each of them: list only what the delivery needs.
      */
     readonly dependsOn?: readonly pulumi.CustomResource[];
 }
@@ -67,17 +79,29 @@ export interface PullCredentials {
     readonly loginServers: readonly string[];
 }
 
-/** One namespace to deliver to, as read: the namespace and each of its service accounts. */
-interface NamespaceTarget {
-    readonly read: Namespace;
-    /** Keyed by service account name. */
-    readonly serviceAccounts: ReadonlyMap<string, ServiceAccount>;
+/** One namespace to deliver to, once checked. */
+export interface NamespaceTarget {
+    /**
+     * The namespace's name, once it and its service accounts were read and every list can be shared: what its Secret
+     * and references are declared in, so they wait for these checks and no other. Unknown only in a preview that
+     * cannot read them yet (the cluster or the namespace is being created).
+     */
+    readonly checked: pulumi.Output<string>;
+    /** The service accounts whose lists get the entry (none for pod injection). */
+    readonly serviceAccounts: readonly string[];
+    /** Whether our entry was listed in each service account as read, keyed by name (known when `checked` is). */
+    readonly listed: pulumi.Output<Readonly<Record<string, boolean>>>;
 }
 
 /** The checked targets of one delivery: where the Secret goes, under which name, through which provider. */
 export interface PullSecretTargets {
-    /** Resolves once every namespace and service account exists and every list can be shared. */
+    /**
+     * Resolves once every check of the delivery passed: for the grant alone, which holds back its registration on it
+     * (so a refusal comes before anything is created) without taking any value from it.
+     */
     readonly ready: pulumi.Output<void>;
+    /** Resolves once the cluster serves mutating admission policies (pod injection); undefined otherwise. */
+    readonly podInjection?: pulumi.Output<void>;
     readonly provider: KubernetesProvider;
     /** Secret-wrapped. */
     readonly kubeconfig: pulumi.Output<string>;
@@ -94,32 +118,21 @@ export interface PullSecretDelivered {
     readonly refs: readonly string[];
 }
 
-/**
- * The message that stops the delivery for a service account as read, or undefined when our entry can be added (or
- * is there already).
- */
-export function unshareableMessage(
-    namespace: string,
-    serviceAccount: string,
-    secretName: string,
-    live: ServiceAccountView,
-): string | undefined {
-    if (isListed(live, secretName)) return undefined;
-    const owners = blockingApplyOwners(live, secretName);
-    return owners.length === 0 ? undefined : applyOwnedMessage(namespace, serviceAccount, secretName, owners);
-}
+export { unshareableMessage } from "./pullSecretTargetChecks";
 
 function refuse(message: string, parent: pulumi.Resource): never {
     return refuseRun("image pull secret", message, parent);
 }
 
 /**
- * Reads every namespace and service account through the cluster's provider (in previews too): a missing one fails
- * the run naming it, and a service account whose list another server-side-apply manager owns stops it with
- * `applyOwnedMessage`. For pod injection, reads the cluster's discovery: no mutating admission policies, no run.
+ * Checks every namespace and service account through the cluster's kubeconfig (in previews too), each namespace on
+ * its own: a missing one fails the run naming it, and a service account whose list another server-side-apply
+ * manager owns stops it with `applyOwnedMessage`. For pod injection, reads the cluster's discovery: no mutating
+ * admission policies, no run.
  */
 export function checkPullSecretTargets(
-    name: string,
+    // Kept for callers and for what a check may need to name; the reads are no resources now, so nothing is named.
+    _name: string,
     delivery: ImagePullSecretDelivery,
     secretName: string,
     serviceAccountNames: readonly string[],
@@ -128,48 +141,64 @@ export function checkPullSecretTargets(
     const provider = delivery.provider;
     const kubeconfig = pulumi.secret(delivery.kubeconfig);
     const target = delivery.target ?? "serviceAccounts";
-    // Objects this stack creates are read only once they exist: their ids stay unknown in a preview that creates them.
-    const after = pulumi.all((delivery.dependsOn ?? []).map((resource) => resource.id));
+    const accounts = target === "serviceAccounts" ? serviceAccountNames : [];
+    const created = delivery.dependsOn ?? [];
+    // Objects this stack creates are read only once they exist: in `up`, after every one of them.
+    const after = pulumi.all(created.map((resource) => resource.id));
+    const settle = (found: NamespaceFindings): NamespaceFindings => {
+        const problems = [...found.missing, ...found.refusals];
+        if (problems.length > 0) refuse(problems.join("\n"), parent);
+        return found;
+    };
     const namespaces = new Map<string, NamespaceTarget>();
-    const checks: pulumi.Output<unknown>[] = [];
     for (const namespace of delivery.namespaces) {
-        const read = Namespace.get(
-            `${name}-${namespace}-namespace`,
-            after.apply(() => namespace),
-            { parent, provider },
-        );
-        const serviceAccounts = new Map<string, ServiceAccount>();
-        for (const account of target === "serviceAccounts" ? serviceAccountNames : []) {
-            const accountRead = ServiceAccount.get(
-                `${name}-${namespace}-${account}-service-account`,
-                after.apply(() => `${namespace}/${account}`),
-                { parent, provider },
-            );
-            serviceAccounts.set(account, accountRead);
-            // The provider keeps managedFields in a read's outputs (it strips them from inputs only).
-            checks.push(
-                pulumi.all([accountRead.metadata, accountRead.imagePullSecrets]).apply(([metadata, imagePullSecrets]) => {
-                    const live: ServiceAccountView = { metadata: { managedFields: metadata?.managedFields }, imagePullSecrets };
-                    const message = unshareableMessage(namespace, account, secretName, live);
-                    if (message !== undefined) refuse(message, parent);
-                }),
-            );
-        }
-        namespaces.set(namespace, { read, serviceAccounts });
-        checks.push(read.id);
+        const read = (text: string): Promise<NamespaceFindings> => readNamespaceTargets(text, namespace, accounts, secretName);
+        const checked = pulumi.runtime.isDryRun()
+            ? // A preview creates nothing, so it reads at once. What is missing may be what `dependsOn` is about to
+              // create: an error only when none of it is pending (its ids known), else unknown, for this namespace.
+              kubeconfig.apply(async (text) => {
+                  const found = await read(text);
+                  if (found.refusals.length > 0 || found.missing.length === 0 || created.length === 0) {
+                      return settle(found);
+                  }
+                  return after.apply(() => settle(found));
+              })
+            : // `up` reads once everything in `dependsOn` exists, and gives what those create a moment to appear.
+              pulumi
+                  .all([kubeconfig, after])
+                  .apply(async ([text]) =>
+                      settle(
+                          await readNamespaceTargetsOnceCreated(
+                              text,
+                              namespace,
+                              accounts,
+                              secretName,
+                              created.length > 0 ? APPEARANCE_WAIT_MS : 0,
+                          ),
+                      ),
+                  );
+        // The reads went through the (secret) kubeconfig; what they resolve to (the namespace's name, what is listed)
+        // previews must show, not hide.
+        const found = pulumi.unsecret(pulumi.output(checked));
+        namespaces.set(namespace, {
+            checked: found.apply(() => namespace),
+            listed: found.apply((findings) => findings.listed),
+            serviceAccounts: accounts,
+        });
     }
-    if (target === "pods") {
-        checks.push(
-            kubeconfig.apply(async (text) => {
-                const message = await checkMutatingAdmissionPolicyApi(text);
-                if (message !== undefined) refuse(message, parent);
-            }),
-        );
-    }
-    // The checks read through the (secret) kubeconfig, which would make everything waiting on them secret, the
-    // policy's spec and the references' names too, hidden in previews. What they resolve to is nothing.
-    const ready = pulumi.unsecret(pulumi.all(checks).apply(() => undefined));
-    return { ready, provider, kubeconfig, target, secretName, namespaces };
+    const podInjection =
+        target === "pods"
+            ? pulumi.unsecret(
+                  kubeconfig.apply(async (text) => {
+                      const message = await checkMutatingAdmissionPolicyApi(text);
+                      if (message !== undefined) refuse(message, parent);
+                  }),
+              )
+            : undefined;
+    const checks: pulumi.Output<unknown>[] = [...[...namespaces.values()].map((namespace) => namespace.checked)];
+    if (podInjection !== undefined) checks.push(podInjection);
+    const ready = pulumi.all(checks).apply(() => undefined);
+    return { ready, podInjection, provider, kubeconfig, target, secretName, namespaces };
 }
 
 /**
@@ -195,14 +224,15 @@ export function deliverPullSecret(
                 {
                     metadata: {
                         name: secretName,
-                        namespace,
+                        // Waits for this namespace's checks, and only for them.
+                        namespace: target.checked,
                         labels: PART_OF,
                         annotations: { "aks-acr-cross-tenant/application-client-id": credentials.clientId },
                     },
                     type: "kubernetes.io/dockerconfigjson",
                     data: { ".dockerconfigjson": pulumi.secret(document) },
                 },
-                { parent: opts.parent, provider, dependsOn: [...opts.dependsOn, target.read] },
+                { parent: opts.parent, provider, dependsOn: [...opts.dependsOn] },
             ),
     );
     referencePullSecret(name, targets, secrets, opts.parent);
@@ -214,7 +244,8 @@ export const PART_OF = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernet
 
 /**
  * Declares the references to the pull secret: each listed service account's entry, after its namespace's
- * `perNamespace` resource (the Secret, or what makes it), or pod injection after all of them.
+ * `perNamespace` resource (the Secret, or what makes it) and its namespace's checks, through one provider for the
+ * cluster; or pod injection after all of them.
  */
 export function referencePullSecret(
     name: string,
@@ -222,18 +253,33 @@ export function referencePullSecret(
     perNamespace: readonly pulumi.Resource[],
     parent: pulumi.Resource,
 ): void {
-    // Waits for the check of every target, so no list is touched while another cannot be shared. One output for all.
-    const secretNameWhenReady = targets.ready.apply(() => targets.secretName);
-    [...targets.namespaces].forEach(([namespace, target], index) => {
-        for (const [account, accountRead] of target.serviceAccounts) {
-            new ServiceAccountPullSecret(
-                `${name}-${namespace}-${account}-image-pull-secret`,
-                { kubeconfig: targets.kubeconfig, namespace, serviceAccount: account, secretName: secretNameWhenReady },
-                // After the Secret: a pod never references a pull secret that does not exist yet.
-                { parent, dependsOn: [perNamespace[index], accountRead] },
-            );
-        }
-    });
+    const namespaces = [...targets.namespaces];
+    if (namespaces.some(([, target]) => target.serviceAccounts.length > 0)) {
+        // One provider resource, and so one provider process and one connection, for every reference. It waits for
+        // every check, as the grant does: a refused run leaves not even it behind.
+        const provider = new ServiceAccountPullSecretProvider(
+            `${name}-references`,
+            { kubeconfig: targets.kubeconfig },
+            { parent, dependsOn: targets.ready.apply(() => []) },
+        );
+        namespaces.forEach(([namespace, target], index) => {
+            for (const account of target.serviceAccounts) {
+                new ServiceAccountPullSecret(
+                    `${name}-${namespace}-${account}-image-pull-secret`,
+                    // Its namespace's checks only; the grant, which its Secret waits for, waited for all of them.
+                    {
+                        namespace: target.checked,
+                        serviceAccount: account,
+                        secretName: targets.secretName,
+                        // What the check read moments ago: the provider need not read it again, and sees a gone entry.
+                        listedWhenRead: target.listed.apply((listed) => listed[account] ?? false),
+                    },
+                    // After the Secret: a pod never references a pull secret that does not exist yet.
+                    { parent, provider, dependsOn: [perNamespace[index]] },
+                );
+            }
+        });
+    }
     if (targets.target === "pods") {
         declarePodInjection(name, targets, { parent, dependsOn: perNamespace });
     }
@@ -254,7 +300,11 @@ function declarePodInjection(
     const options = { parent: opts.parent, provider: targets.provider, dependsOn: [...opts.dependsOn] };
     const policy = new admission.MutatingAdmissionPolicy(
         `${name}-pod-pull-secret`,
-        { metadata: { labels }, spec: targets.ready.apply(() => podPullSecretPolicySpec(targets.secretName)) },
+        // Waits for the discovery read that says the cluster serves it; the namespaces' checks come with the Secrets.
+        {
+            metadata: { labels },
+            spec: (targets.podInjection ?? pulumi.output(undefined)).apply(() => podPullSecretPolicySpec(targets.secretName)),
+        },
         options,
     );
     new admission.MutatingAdmissionPolicyBinding(

@@ -3,10 +3,13 @@
  * this module loads only when a client is made: never at program start-up.
  *
  * Every write is a guarded RFC 6902 JSON Patch. When the guard fails (422: the list changed since it was read; 409:
- * the object did), the service account is read again and the write planned again, a bounded number of times. The
- * kubeconfig only ever reaches `KubeConfig.loadFromString`; no message here carries it.
+ * the object did), the service account is read again and the write planned again, a bounded number of times. What a
+ * guard can lose to is another writer landing between our read and our patch, so that window is kept short: one
+ * client per kubeconfig and process, all of its requests on one kept-alive connection (the API server speaks
+ * HTTP/2, so they share it without queueing), and a retry that reads again at once. The kubeconfig only ever
+ * reaches `KubeConfig.loadFromString`; no message here carries it.
  */
-import type { CoreV1Api } from "@kubernetes/client-node";
+import type { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import {
     REFERENCE_FIELD_MANAGER,
     applyOwnedMessage,
@@ -28,7 +31,7 @@ export interface ReferenceTarget {
 }
 
 export interface ReferenceWriteOptions {
-    /** Reads and guarded writes before giving up on a list that keeps changing. Default 8. */
+    /** Reads and guarded writes before giving up on a list that keeps changing. Default `DEFAULT_ATTEMPTS`. */
     readonly maxAttempts?: number;
     /** Send the write as a server-side dry run (previews): the API server checks it and stores nothing. */
     readonly dryRun?: boolean;
@@ -48,23 +51,56 @@ export class PullSecretReferenceError extends Error {
     }
 }
 
-/** A CoreV1 client for the cluster the kubeconfig names (its current context), not the ambient one. */
+/**
+ * Reads and guarded writes per change before giving up. A writer that rewrites the same service account every 50 ms
+ * wins a race only while our read is on its way back and our patch on its way out, a few milliseconds on a kept-alive
+ * connection: each attempt then succeeds far more often than not, and this many in a row all failing means a writer
+ * that never pauses.
+ */
+export const DEFAULT_ATTEMPTS = 30;
+
+/** One client per kubeconfig for the life of the process (the program, or the provider host). */
+const clients = new Map<string, CoreV1Api>();
+
+/** The undici dispatcher a request goes out on (`RequestContext.getDispatcher` of the client's own types). */
+type Dispatcher = ReturnType<Parameters<KubeConfig["applySecurityAuthentication"]>[0]["getDispatcher"]>;
+
+/**
+ * A CoreV1 client for the cluster the kubeconfig names (its current context), not the ambient one; the same client
+ * for every call with the same kubeconfig in this process.
+ *
+ * The client makes a new dispatcher for every request, and with it a new TLS connection (tens of milliseconds
+ * between a read and the patch that depends on it). Here every request goes out on the first one, so the process
+ * keeps one connection to the API server and each request after the first costs a round trip. Credentials are
+ * still applied per request (an exec plugin's token is refreshed as before); only the connection is shared.
+ */
 export function coreV1Api(kubeconfig: string): CoreV1Api {
+    const known = clients.get(kubeconfig);
+    if (known !== undefined) return known;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const k8s = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
     const config = new k8s.KubeConfig();
     config.loadFromString(kubeconfig);
-    return config.makeApiClient(k8s.CoreV1Api);
+    const authenticate = config.applySecurityAuthentication.bind(config);
+    let shared: Dispatcher;
+    config.applySecurityAuthentication = async (context) => {
+        await authenticate(context);
+        shared ??= context.getDispatcher();
+        if (shared !== undefined) context.setDispatcher(shared);
+    };
+    const api = config.makeApiClient(k8s.CoreV1Api);
+    clients.set(kubeconfig, api);
+    return api;
 }
 
 /** The HTTP status of a client error, or undefined for anything else. */
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
     const code = (error as { code?: unknown } | null)?.code;
     return typeof code === "number" ? code : undefined;
 }
 
 /** The API server's own reason (its Status message), which names the user and verb of a refusal. */
-function reasonOf(error: unknown): string {
+export function reasonOf(error: unknown): string {
     const body = (error as { body?: unknown } | null)?.body;
     if (typeof body === "string") {
         try {
@@ -122,9 +158,14 @@ export function assertShareable(live: ServiceAccountView, target: ReferenceTarge
     }
 }
 
-/** A retry after a lost race: short, growing and jittered, so two writers do not collide in step. */
+/**
+ * A retry after a lost race. The first is immediate: the other writer has just written, so the next read is the
+ * freshest there is. Later ones wait a little, growing and jittered so that two writers do not collide in step, and
+ * never long, because a periodic writer leaves the same short gaps whatever we wait.
+ */
 function pause(attempt: number): Promise<void> {
-    const ms = Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random());
+    if (attempt <= 1) return Promise.resolve();
+    const ms = Math.min(250, 5 * 2 ** attempt) * (0.5 + Math.random());
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
@@ -182,7 +223,7 @@ async function takeOverIfFormerPatch(
  * owns a list that lacks our entry, or when the list keeps changing under us.
  */
 export async function addReference(api: CoreV1Api, target: ReferenceTarget, options: ReferenceWriteOptions = {}): Promise<AddResult> {
-    const attempts = options.maxAttempts ?? 8;
+    const attempts = options.maxAttempts ?? DEFAULT_ATTEMPTS;
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const live = await readServiceAccount(api, target);
         if (live === undefined) {
@@ -216,7 +257,7 @@ export async function addReference(api: CoreV1Api, target: ReferenceTarget, opti
  * moved is found again.
  */
 export async function removeReference(api: CoreV1Api, target: ReferenceTarget, options: ReferenceWriteOptions = {}): Promise<void> {
-    const attempts = options.maxAttempts ?? 8;
+    const attempts = options.maxAttempts ?? DEFAULT_ATTEMPTS;
     for (let attempt = 1; attempt <= attempts; attempt++) {
         const live = await readServiceAccount(api, target);
         if (live === undefined) return;

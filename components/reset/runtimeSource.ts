@@ -139,3 +139,43 @@ export function shippedProviderSource(modules: readonly ShippedModule[], moduleN
         "",
     ].join("\n");
 }
+
+/** Where a configured stub finds its provider: two keys of its provider resource's configuration. */
+export interface ConfiguredProviderKeys {
+    /** The key holding the provider's module text (`shippedProviderSource`), whose `handler()` returns a factory. */
+    readonly source: string;
+    /** The key holding the one string the factory is called with (a kubeconfig). */
+    readonly argument: string;
+}
+
+/**
+ * The `__provider` text of a dynamic resource whose provider is configured once per provider resource rather than
+ * carried by every resource: a few hundred characters, the same for every resource of its kind.
+ *
+ * The host keeps one provider per distinct text and process and calls its `configure` once, with the configuration of
+ * the provider resource the engine started that process for (`cmd/dynamic-provider`: `getProvider`, `Config`). So
+ * the runtime's source and the connection live once in that provider resource's state, and the engine hands them to
+ * each process it starts. Keys hold a colon, so `Config.get` takes them as written instead of under the project's
+ * name. A method called before `configure` fails naming the keys rather than reaching a cluster.
+ */
+export function configuredProviderStub(keys: ConfiguredProviderKeys): string {
+    const source = JSON.stringify(keys.source);
+    const argument = JSON.stringify(keys.argument);
+    // One line, no comments: every resource stores this text twice (inputs and outputs), so its length counts.
+    const methods = [
+        "check:(o,n)=>p().check(o,n)",
+        "diff:(i,o,n)=>p().diff(i,o,n)",
+        "create:(n)=>p().create(n)",
+        "read:(i,s)=>p().read(i,s)",
+        "update:(i,o,n)=>p().update(i,o,n)",
+        "delete:(i,s)=>p().delete(i,s)",
+    ];
+    return [
+        "exports.handler=function(){const c={};",
+        `const p=()=>{if(c.v===undefined)throw new Error("this provider was not configured with "+${source}+" and "+${argument});return c.v;};`,
+        "return{configure:async(r)=>{const m={exports:{}};",
+        `new Function("module","exports","require",r.config.require(${source}))(m,m.exports,require);`,
+        `c.v=m.exports.handler()(r.config.require(${argument}));},`,
+        `${methods.join(",")}};};`,
+    ].join("");
+}

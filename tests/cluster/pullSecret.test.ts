@@ -335,7 +335,8 @@ describe("image pull secret delivery on a real API server, under the Pulumi engi
             const preview = await workspace.preview();
             assert.match(preview.output, /rig-upgraded-builder-image-pull-secret/, preview.output);
             const up = await workspace.up();
-            assert.match(up.output, /1 created/, up.output);
+            // The reference, and the provider that every reference of the stack shares (it holds the kubeconfig).
+            assert.match(up.output, /2 created/, up.output);
             assert.match(up.output, /1 deleted/, up.output);
             assert.deepEqual((await read(rig.admin, path)).imagePullSecrets, [{ name: SECRET_NAME }], "the upgrade lost our entry");
             assert.deepEqual(await listOwners(), ["aks-acr-cross-tenant:Update"]);

@@ -39,6 +39,27 @@ export class PulumiCommandError extends Error {
     }
 }
 
+/** Writes the project file of the compiled test stack `program` in `projectDir`. */
+function writeProject(projectDir: string, program: string): void {
+    if (!fs.existsSync(path.join(projectDir, "index.js"))) {
+        throw new Error(`${projectDir}/index.js is missing: run tsc first (npm run test:cluster does)`);
+    }
+    fs.writeFileSync(
+        path.join(projectDir, "Pulumi.yaml"),
+        [
+            `name: aks-acr-cross-tenant-${program.toLowerCase()}`,
+            // The program itself, not the "main" of the package.json above it (the library).
+            "main: index.js",
+            "runtime:",
+            "  name: nodejs",
+            "  options:",
+            // Compiled already: the engine runs the JavaScript tsc wrote.
+            "    typescript: false",
+            "",
+        ].join("\n"),
+    );
+}
+
 export class PulumiWorkspace {
     private constructor(
         /** Directory of the compiled program and its Pulumi.yaml. */
@@ -52,25 +73,15 @@ export class PulumiWorkspace {
      * A fresh backend and stack for the program `tests/cluster/stacks/<program>`, with `extraEnv` for every command
      * (and so for the language host and the providers the engine starts).
      */
-    static async create(binaries: RigBinaries, program: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<PulumiWorkspace> {
-        const projectDir = path.resolve(__dirname, "stacks", program);
-        if (!fs.existsSync(path.join(projectDir, "index.js"))) {
-            throw new Error(`${projectDir}/index.js is missing: run tsc first (npm run test:cluster does)`);
-        }
-        fs.writeFileSync(
-            path.join(projectDir, "Pulumi.yaml"),
-            [
-                `name: aks-acr-cross-tenant-${program.toLowerCase()}`,
-                // The program itself, not the "main" of the package.json above it (the library).
-                "main: index.js",
-                "runtime:",
-                "  name: nodejs",
-                "  options:",
-                // Compiled already: the engine runs the JavaScript tsc wrote.
-                "    typescript: false",
-                "",
-            ].join("\n"),
-        );
+    static async create(
+        binaries: RigBinaries,
+        program: string,
+        extraEnv: NodeJS.ProcessEnv = {},
+        /** The compiled stacks to take the program from: this checkout's unless given (an earlier version's, say). */
+        stacksDir: string = path.resolve(__dirname, "stacks"),
+    ): Promise<PulumiWorkspace> {
+        const projectDir = path.join(stacksDir, program);
+        writeProject(projectDir, program);
         const home = fs.mkdtempSync(path.join(os.tmpdir(), "aks-acr-pulumi-"));
         const backend = path.join(home, "state");
         fs.mkdirSync(backend);
@@ -176,6 +187,41 @@ export class PulumiWorkspace {
     }> {
         const result = await this.expectSuccess(["stack", "export", "--stack", this.stack]);
         return JSON.parse(result.stdout) as { deployment: { resources?: { urn: string; type: string; id?: string }[] } };
+    }
+
+    /**
+     * The size in bytes of the stack's checkpoint as the file backend keeps it: the file the engine rewrites after
+     * every step while checkpoints are on.
+     */
+    checkpointBytes(): number {
+        const stacks = path.join(this.home, "state", ".pulumi", "stacks");
+        const find = (directory: string): string | undefined => {
+            for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+                const full = path.join(directory, entry.name);
+                if (entry.isDirectory()) {
+                    const found = find(full);
+                    if (found !== undefined) return found;
+                } else if (entry.name === `${this.stack}.json` || entry.name === `${this.stack}.json.gz`) {
+                    return full;
+                }
+            }
+            return undefined;
+        };
+        const file = fs.existsSync(stacks) ? find(stacks) : undefined;
+        if (file === undefined) throw new Error(`no checkpoint of stack ${this.stack} under ${stacks}`);
+        return fs.statSync(file).size;
+    }
+
+    /**
+     * The same stack and backend, run from the compiled test stack `program` under `stacksDir` from now on: what an
+     * upgrade does to a stack (its config file comes along).
+     */
+    moveTo(stacksDir: string, program: string): PulumiWorkspace {
+        const projectDir = path.join(stacksDir, program);
+        writeProject(projectDir, program);
+        const stackFile = `Pulumi.${this.stack}.yaml`;
+        fs.copyFileSync(path.join(this.projectDir, stackFile), path.join(projectDir, stackFile));
+        return new PulumiWorkspace(projectDir, this.home, this.env, this.stack);
     }
 
     /** Removes the stack's backend, plugins and project file: nothing of the engine stays behind. */

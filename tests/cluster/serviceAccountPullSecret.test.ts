@@ -73,7 +73,8 @@ describe("ServiceAccountPullSecret under the Pulumi engine, on a real API server
         for (const name of names) before.set(name, (await live(name)).imagePullSecrets);
 
         const preview = await workspace.preview();
-        assert.match(preview.output, /\+ 4 to create|4 to create/, preview.output);
+        // The three references, the one provider they share (it holds the kubeconfig) and the stack.
+        assert.match(preview.output, /\+ 5 to create|5 to create/, preview.output);
         const output = await upCommand();
         assert.deepEqual((await live("absent-list")).imagePullSecrets, [{ name: OURS }]);
         assert.deepEqual((await live("others")).imagePullSecrets, [{ name: "team-registry" }, { name: OURS }]);

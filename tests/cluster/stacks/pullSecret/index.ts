@@ -3,13 +3,19 @@
  * server. A fixed client id and secret from the stack's config stand in for the grant, whose Azure providers cannot
  * reach Azure from the rig.
  *
+ * The grant stands in as one resource that holds the client id, registered the way the component registers the
+ * application (`heldUntil` the delivery's checks), which every Secret depends on as on the grant's principals and
+ * roles. `createdNamespaces` are namespaces the stack creates itself and passes in `dependsOn`, as a library user
+ * would.
+ *
  * With `formerDelivery: true` it declares instead what earlier versions did (the same Secrets, and a server-side-apply
  * `ServiceAccountPatch` of `[ours]` per service account, under the same names), so a test can deploy that and then
  * upgrade the stack to the current delivery.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Secret, ServiceAccountPatch } from "@pulumi/kubernetes/core/v1";
+import { Namespace, Secret, ServiceAccountPatch } from "@pulumi/kubernetes/core/v1";
 import { checkPullSecretTargets, deliverPullSecret } from "../../../../components/delivery/imagePullSecret";
+import { heldUntil } from "../../../../components/registrationHold";
 import { rigCluster } from "../rigCluster";
 import { dockerConfigJson, type PullSecretTarget } from "../../../../components/delivery/dockerConfig";
 
@@ -20,6 +26,36 @@ const serviceAccounts = target === "pods" ? [] : (config.getObject<string[]>("se
 const secretName = config.get("secretName") ?? "acr-cross-tenant-pull";
 const former = config.getBoolean("formerDelivery") ?? false;
 const loginServers = config.requireObject<string[]>("loginServers");
+const createdNamespaces = config.getObject<string[]>("createdNamespaces") ?? [];
+
+/**
+ * The stand-in grant's provider, explicit and declared first, as the component's Azure providers are
+ * (`tenantProviders`): the engine starts its process while the program still runs.
+ */
+class StandInGrantProvider extends pulumi.ProviderResource {
+    constructor(name: string) {
+        super("pulumi-nodejs", name, {});
+    }
+}
+const grantProvider = new StandInGrantProvider("rig-grant-provider");
+
+/** What the grant's application is to the delivery: a resource holding the client id, created before the Secrets. */
+class StandInGrant extends pulumi.dynamic.Resource {
+    declare public readonly clientId: pulumi.Output<string>;
+
+    constructor(name: string, clientId: string, opts: pulumi.CustomResourceOptions) {
+        super(
+            {
+                async create(inputs: { clientId: string }) {
+                    return { id: "stand-in-grant", outs: inputs };
+                },
+            },
+            name,
+            { clientId },
+            { provider: grantProvider, ...opts },
+        );
+    }
+}
 
 class PullSecretUnderTest extends pulumi.ComponentResource {
     readonly pullSecretRefs: string[];
@@ -30,23 +66,24 @@ class PullSecretUnderTest extends pulumi.ComponentResource {
         if (former) {
             this.pullSecretRefs = formerDelivery(name, cluster.provider, this);
         } else {
+            const created = createdNamespaces.map(
+                (namespace) =>
+                    new Namespace(`${name}-${namespace}`, { metadata: { name: namespace } }, { parent: this, provider: cluster.provider }),
+            );
             const targets = checkPullSecretTargets(
                 name,
-                { ...cluster, namespaces, serviceAccounts, target },
+                { ...cluster, namespaces, serviceAccounts, target, dependsOn: created },
                 secretName,
                 serviceAccounts,
                 this,
             );
+            // As in the component: the grant waits for every check to pass, then the Secrets wait for the grant.
+            const grant = new StandInGrant(`${name}-grant`, config.require("clientId"), { parent: this, ...heldUntil(targets.ready) });
             const delivered = deliverPullSecret(
                 name,
                 targets,
-                {
-                    // In the component the grant waits for the targets' check; so do the stand-ins.
-                    clientId: targets.ready.apply(() => config.require("clientId")),
-                    secret: targets.ready.apply(() => config.requireSecret("clientSecret")),
-                    loginServers,
-                },
-                { parent: this, dependsOn: [] },
+                { clientId: grant.clientId, secret: config.requireSecret("clientSecret"), loginServers },
+                { parent: this, dependsOn: [grant] },
             );
             this.pullSecretRefs = [...delivered.refs];
         }
@@ -59,6 +96,8 @@ function formerDelivery(name: string, provider: pulumi.ProviderResource, parent:
     const document = config
         .requireSecret("clientSecret")
         .apply((secret) => Buffer.from(dockerConfigJson(loginServers, config.require("clientId"), secret), "utf8").toString("base64"));
+    // Earlier versions had the grant too: the same stand-in, so an upgrade leaves it as it is.
+    const grant = new StandInGrant(`${name}-grant`, config.require("clientId"), { parent });
     for (const namespace of namespaces) {
         const secret = new Secret(
             `${name}-${namespace}-pull-secret`,
@@ -72,7 +111,7 @@ function formerDelivery(name: string, provider: pulumi.ProviderResource, parent:
                 type: "kubernetes.io/dockerconfigjson",
                 data: { ".dockerconfigjson": pulumi.secret(document) },
             },
-            { parent, provider },
+            { parent, provider, dependsOn: [grant] },
         );
         for (const account of serviceAccounts) {
             new ServiceAccountPatch(
