@@ -3,8 +3,10 @@
  * accounts each, declared under the Pulumi runtime mocks in a fresh Node process per sample, with the references
  * this product declares (`ServiceAccountPullSecret`) and, side by side, with the server-side-apply
  * `ServiceAccountPatch` earlier versions declared. Both graphs read every namespace and service account and declare
- * one Secret per namespace; they differ in the 300 references. Times run from the first require() until every
- * resource is registered.
+ * one Secret per namespace: the references' delivery reads them itself, through its kubeconfig, from a fake API
+ * server on 127.0.0.1 in the same process (tests/fakeDiscovery.ts), the patches' graph with `.get` reads the mocks
+ * answer. Times run from the first require() until every resource is registered. What the engine does with either
+ * graph is measured on the rig by scripts/measure/engineScale.ts.
  *
  *   node bin/scripts/measureScale.js [--quick]     (run by `npm run measure` too)
  */
@@ -50,6 +52,15 @@ async function child(mode: ScaleMode, namespaceCount: number): Promise<void> {
     const namespaces = Array.from({ length: namespaceCount }, (_, i) => `team-${String(i).padStart(3, "0")}`);
     const credentials = { clientId: pulumi.output("00000000-0000-4000-8000-000000000002"), secret: pulumi.secret("s") };
     const loginServers = ["teamregistry.azurecr.io", "sharedregistry.azurecr.io"];
+    // The cluster the references' delivery reads: every namespace and service account, each with no list.
+    const fake = require(path.join(BIN, "tests", "fakeDiscovery.js")) as typeof import("../tests/fakeDiscovery");
+    const objects = new Map<string, Record<string, unknown>>();
+    for (const namespace of namespaces) {
+        objects.set(namespace, { metadata: { name: namespace } });
+        for (const account of SCALE_SERVICE_ACCOUNTS) objects.set(`${namespace}/${account}`, { metadata: { name: account, namespace } });
+    }
+    fake.kubernetesStore.objects = objects;
+    const api = mode === "references" ? await fake.startFakeDiscovery() : undefined;
     const { clusterConnection } = require(
         path.join(BIN, "components", "delivery", "kubernetesProvider.js"),
     ) as typeof import("../components/delivery/kubernetesProvider");
@@ -57,7 +68,7 @@ async function child(mode: ScaleMode, namespaceCount: number): Promise<void> {
         subscriptionId: "cccccccc-0000-4000-8000-00000000000c",
         resourceGroupName: "rg",
         clusterName: "aks",
-        kubeconfig: "apiVersion: v1\nkind: Config\n",
+        kubeconfig: api?.kubeconfig() ?? "apiVersion: v1\nkind: Config\n",
     });
     const parent = new pulumi.ComponentResource("aks-acr-cross-tenant:measure:Scale", "scale");
     const waitFor: import("@pulumi/pulumi").Output<unknown>[] = [];

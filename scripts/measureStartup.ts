@@ -23,6 +23,7 @@
  *
  *   npm run measure [-- [--quick] [registries...]]   (--quick: 1 cold / 2 warm samples; registries: part 1's counts)
  *   npm run measure -- --engine [--quick]           (part 4: the program and the flat one under the engine, on the twin)
+ *   npm run measure -- --engine-scale               (part 5: the image pull secret delivery at scale under the engine)
  *   npm run measure -- --profile                     (CPU profile of one warm transpile-only program run)
  */
 import * as fs from "node:fs";
@@ -33,6 +34,7 @@ import { Checking, PreloadSettings, Target, coldSample, hostTable, preload } fro
 import { profileRun } from "./measure/profile";
 import { writeFlatProject } from "./measure/programs";
 import { engineTable } from "./measure/engine";
+import { engineScaleReport } from "./measure/engineScale";
 
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -43,6 +45,10 @@ async function main(): Promise<void> {
         return;
     }
     const quick = args.includes("--quick");
+    if (args.includes("--engine-scale")) {
+        console.log((await engineScaleReport()).join("\n"));
+        return;
+    }
     if (args.includes("--engine")) {
         console.log(await engineTable(quick));
         return;
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
     );
     // Under the engine it takes the rig and minutes: a full run only (or --engine alone).
     console.log(quick ? "\nUnder the engine: npm run measure -- --engine" : `\n${await engineTable(false)}`);
+    console.log(quick ? "At scale under the engine: npm run measure -- --engine-scale" : `\n${(await engineScaleReport()).join("\n")}`);
 }
 
 const preloadSettings = process.env[PRELOAD_ENV];
