@@ -14,12 +14,13 @@ import { ProgramProject } from "../../tests/cluster/program";
 import {
     deployerSecrets,
     programStackConfig,
+    seedManagedIdentityCluster,
+    seedServicePrincipalCluster,
     startTwinWorld,
-    SUBSCRIPTION_A,
     TENANT_A,
     type TwinWorld,
 } from "../../tests/cluster/twinWorld";
-import { seedCluster, seedDeployer } from "../../tests/twin/store";
+import { seedDeployer } from "../../tests/twin/store";
 
 /** Milliseconds `work` took. */
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -50,15 +51,9 @@ async function life(project: ProgramProject, stack: string, samples: number): Pr
     return { coldPreview, up, warmPreview: median(warm), destroy };
 }
 
-function seedServicePrincipalCluster(world: TwinWorld, name: string): void {
-    const original = seedDeployer(world.store, TENANT_A, `${name}-original-principal`);
-    seedCluster(world.store, {
-        tenantId: TENANT_A,
-        subscriptionId: SUBSCRIPTION_A,
-        resourceGroupName: "rg-aks",
-        name,
-        servicePrincipalProfile: { clientId: original.clientId, secret: original.secret },
-    });
+/** A cluster that runs as a principal of its own, as the program's stacks start. */
+function seedOriginalCluster(world: TwinWorld, name: string): void {
+    seedServicePrincipalCluster(world, name, seedDeployer(world.store, TENANT_A, `${name}-original-principal`));
 }
 
 /** The engine table, as markdown, for docs/performance.md. */
@@ -70,8 +65,8 @@ export async function engineTable(quick: boolean): Promise<string> {
     const rig = await startRig();
     const projects: ProgramProject[] = [];
     try {
-        seedServicePrincipalCluster(world, "aks-measure");
-        seedServicePrincipalCluster(world, "aks-measure-flat");
+        seedOriginalCluster(world, "aks-measure");
+        seedOriginalCluster(world, "aks-measure-flat");
         const program = ProgramProject.create(binaries, { twinEnv: world.env() });
         const flat = ProgramProject.create(binaries, { twinEnv: world.env(), project: writeFlatProject() });
         projects.push(program, flat);
@@ -93,15 +88,7 @@ export async function engineTable(quick: boolean): Promise<string> {
         );
         const none = await life(program, "none", samples);
 
-        seedCluster(world.store, {
-            tenantId: TENANT_A,
-            subscriptionId: SUBSCRIPTION_A,
-            resourceGroupName: "rg-aks",
-            name: "aks-measure-mi",
-            servicePrincipalProfile: { clientId: "msi" },
-            identity: { type: "SystemAssigned" },
-            userKubeconfig: rig.kubeconfig(),
-        });
+        seedManagedIdentityCluster(world, "aks-measure-mi", rig.kubeconfig());
         await rig.admin.create("/api/v1/namespaces", { metadata: { name: "measure" } });
         for (let tries = 0; (await rig.admin.get("/api/v1/namespaces/measure/serviceaccounts/default")).status !== 200; tries++) {
             if (tries > 200) throw new Error("namespace measure never got its default service account");

@@ -13,8 +13,18 @@ import * as path from "node:path";
 import { type Rig, startRig } from "./rig";
 import { ProgramProject } from "./program";
 import { installStandInCrds, playEso } from "./esoStandIn";
-import { footprint, startTwinWorld, SUBSCRIPTION_A, SUBSCRIPTION_B1, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
-import { seedCluster, seedDeployer } from "../twin/store";
+import {
+    footprint,
+    seedManagedIdentityCluster,
+    seedServicePrincipalCluster,
+    startTwinWorld,
+    SUBSCRIPTION_A,
+    SUBSCRIPTION_B1,
+    TENANT_A,
+    TENANT_B,
+    type TwinWorld,
+} from "./twinWorld";
+import { seedDeployer } from "../twin/store";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 
@@ -111,13 +121,7 @@ describe("the examples, each deployed and destroyed against the Azure twin under
 
     it("existing-cluster: switches a service-principal cluster, and destroy restores its previous principal", async () => {
         const previous = seedDeployer(world.store, TENANT_A, "existing-cluster-previous");
-        seedCluster(world.store, {
-            tenantId: TENANT_A,
-            subscriptionId: SUBSCRIPTION_A,
-            resourceGroupName: "rg-aks",
-            name: "aks-existing",
-            servicePrincipalProfile: { clientId: previous.clientId, secret: previous.secret },
-        });
+        seedServicePrincipalCluster(world, "aks-existing", previous);
         const before = footprint(world.store.read());
         const project = await exampleProject(
             "existing-cluster",
@@ -171,15 +175,7 @@ describe("the examples, each deployed and destroyed against the Azure twin under
     });
 
     it("managed-identity-cluster: a pull secret in an existing namespace and in one the stack creates", async () => {
-        seedCluster(world.store, {
-            tenantId: TENANT_A,
-            subscriptionId: SUBSCRIPTION_A,
-            resourceGroupName: "rg-aks",
-            name: "aks-mi",
-            servicePrincipalProfile: { clientId: "msi" },
-            identity: { type: "SystemAssigned" },
-            userKubeconfig: rig.kubeconfig(),
-        });
+        seedManagedIdentityCluster(world, "aks-mi", rig.kubeconfig());
         await rig.admin.create("/api/v1/namespaces", { metadata: { name: "apps" } });
         await waitForServiceAccount(rig, "apps");
         const before = footprint(world.store.read());
@@ -202,16 +198,7 @@ describe("the examples, each deployed and destroyed against the Azure twin under
     });
 
     it("federated-cluster: federated credentials per namespace and ESO's objects, no password", async () => {
-        seedCluster(world.store, {
-            tenantId: TENANT_A,
-            subscriptionId: SUBSCRIPTION_A,
-            resourceGroupName: "rg-aks",
-            name: "aks-federated",
-            servicePrincipalProfile: { clientId: "msi" },
-            identity: { type: "SystemAssigned" },
-            oidcIssuerProfile: { enabled: true, issuerURL: rig.server },
-            userKubeconfig: rig.kubeconfig(),
-        });
+        seedManagedIdentityCluster(world, "aks-federated", rig.kubeconfig(), rig.server);
         // "jobs" was deleted with the managed-identity example's stack: wait until it is gone, then make it anew.
         for (let tries = 0; (await rig.admin.get("/api/v1/namespaces/jobs")).status !== 404; tries++) {
             assert.ok(tries < 600, "namespace jobs never finished deleting");

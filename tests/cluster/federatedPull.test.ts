@@ -24,7 +24,7 @@ import {
     minterAnnotations,
 } from "../../components/delivery/externalSecrets";
 import { requireRegistryTools, startTwinAcr, type PullResult, type TwinAcr } from "../twin/registry";
-import { newGuid, seedCluster, type TwinApplication, type TwinRegistry } from "../twin/store";
+import { newGuid, type TwinApplication, type TwinRegistry } from "../twin/store";
 import {
     type Eso,
     expectEsoFailure,
@@ -38,7 +38,7 @@ import {
 import { ProgramProject } from "./program";
 import { newStack } from "./programSteps";
 import { type Rig, startRig, waitFor } from "./rig";
-import { footprint, programStackConfig, startTwinWorld, SUBSCRIPTION_A, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
+import { footprint, programStackConfig, seedManagedIdentityCluster, startTwinWorld, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
 
 const NAMESPACE = "fedpull-apps";
 const RENEWING = "acr-renewing-pull";
@@ -104,16 +104,7 @@ describe("federatedPullSecret end to end: the program under the engine, the real
         acr = await startTwinAcr({ face: world.face, store: world.store, dir: `${world.dir}/acr` });
         for (const registry of [rbac, abac]) await acr.push(registry.loginServer, "team-a/app");
         eso = await startEso(rig, world.face.env());
-        seedCluster(world.store, {
-            tenantId: TENANT_A,
-            subscriptionId: SUBSCRIPTION_A,
-            resourceGroupName: "rg-aks",
-            name: clusterName,
-            servicePrincipalProfile: { clientId: "msi" },
-            identity: { type: "SystemAssigned" },
-            oidcIssuerProfile: { enabled: true, issuerURL: rig.server },
-            userKubeconfig: rig.kubeconfig(),
-        });
+        seedManagedIdentityCluster(world, clusterName, rig.kubeconfig(), rig.server);
         await rig.admin.create("/api/v1/namespaces", { metadata: { name: NAMESPACE } });
         await waitFor(`the default service account of ${NAMESPACE}`, 30_000, async () =>
             (await rig.admin.get(`/api/v1/namespaces/${NAMESPACE}/serviceaccounts/default`)).status === 200 ? true : undefined,

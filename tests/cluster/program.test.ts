@@ -13,8 +13,17 @@ import { ProgramProject } from "./program";
 import { engineSteps, stepIndex } from "./engineEvents";
 import { installStandInCrds, playEso } from "./esoStandIn";
 import { applicationOf, newStack, passwordsOf, setClock } from "./programSteps";
-import { footprint, programStackConfig, startTwinWorld, SUBSCRIPTION_A, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
-import { seedCluster, seedDeployer, type TwinState } from "../twin/store";
+import {
+    footprint,
+    programStackConfig,
+    seedManagedIdentityCluster,
+    seedServicePrincipalCluster,
+    startTwinWorld,
+    TENANT_A,
+    TENANT_B,
+    type TwinWorld,
+} from "./twinWorld";
+import { seedDeployer, type TwinState } from "../twin/store";
 
 const DAY_MS = 86_400_000;
 const PASSWORD_TYPE = "azuread:index/applicationPassword:ApplicationPassword";
@@ -78,13 +87,7 @@ describe("the whole program under the engine, against the Azure twin", function 
 
         before(async () => {
             original = seedDeployer(world.store, TENANT_A, "aks-sp-original-principal");
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: original.clientId, secret: original.secret },
-            });
+            seedServicePrincipalCluster(world, clusterName, original);
             initial = footprint(world.store.read());
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
             await newStack(project, world, stack, programStackConfig(world, clusterName));
@@ -215,15 +218,7 @@ describe("the whole program under the engine, against the Azure twin", function 
         let initial: unknown;
 
         before(async () => {
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: "msi" },
-                identity: { type: "SystemAssigned" },
-                userKubeconfig: rig.kubeconfig(),
-            });
+            seedManagedIdentityCluster(world, clusterName, rig.kubeconfig());
             for (const namespace of namespaces) {
                 await rig.admin.create("/api/v1/namespaces", { metadata: { name: namespace } });
                 const account = `/api/v1/namespaces/${namespace}/serviceaccounts/default`;
@@ -332,16 +327,7 @@ describe("the whole program under the engine, against the Azure twin", function 
         let initial: unknown;
 
         before(async () => {
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: "msi" },
-                identity: { type: "SystemAssigned" },
-                oidcIssuerProfile: { enabled: true, issuerURL: rig.server },
-                userKubeconfig: rig.kubeconfig(),
-            });
+            seedManagedIdentityCluster(world, clusterName, rig.kubeconfig(), rig.server);
             for (const namespace of namespaces) await rig.admin.create("/api/v1/namespaces", { metadata: { name: namespace } });
             await installStandInCrds(rig.admin);
             initial = footprint(world.store.read());
@@ -433,13 +419,7 @@ describe("the whole program under the engine, against the Azure twin", function 
 
         before(async () => {
             original = seedDeployer(world.store, TENANT_A, "aks-upgrade-original-principal");
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: original.clientId, secret: original.secret },
-            });
+            seedServicePrincipalCluster(world, clusterName, original);
             previous = ProgramProject.create(rig.binaries, { twinEnv: world.env(), commit: FROM });
             await newStack(
                 previous,

@@ -10,11 +10,11 @@
 import * as assert from "node:assert/strict";
 import { dockerConfigJson } from "../../components/delivery/dockerConfig";
 import { requireRegistryTools, startTwinAcr, type PullResult, type TwinAcr } from "../twin/registry";
-import { seedCluster, seedDeployer, type TwinRegistry } from "../twin/store";
+import { seedDeployer, type TwinRegistry } from "../twin/store";
 import { ProgramProject } from "./program";
 import { applicationOf, newStack, passwordsOf, setClock } from "./programSteps";
 import { type Rig, startRig } from "./rig";
-import { programStackConfig, startTwinWorld, SUBSCRIPTION_A, TENANT_A, type TwinWorld } from "./twinWorld";
+import { programStackConfig, seedManagedIdentityCluster, seedServicePrincipalCluster, startTwinWorld, TENANT_A, type TwinWorld } from "./twinWorld";
 
 const DAY_MS = 86_400_000;
 const REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
@@ -98,13 +98,7 @@ describe("pulls with what each delivery delivers, through ACR's token service an
 
         before(async () => {
             const original = seedDeployer(world.store, TENANT_A, "aks-sp-pull-original-principal");
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: original.clientId, secret: original.secret },
-            });
+            seedServicePrincipalCluster(world, clusterName, original);
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
             await newStack(project, world, stack, programStackConfig(world, clusterName));
         });
@@ -130,13 +124,7 @@ describe("pulls with what each delivery delivers, through ACR's token service an
 
         before(async () => {
             const original = seedDeployer(world.store, TENANT_A, "aks-limits-pull-original-principal");
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: original.clientId, secret: original.secret },
-            });
+            seedServicePrincipalCluster(world, clusterName, original);
             project = ProgramProject.create(rig.binaries, { twinEnv: world.env() });
             await newStack(project, world, stack, {
                 ...programStackConfig(world, clusterName),
@@ -190,15 +178,7 @@ describe("pulls with what each delivery delivers, through ACR's token service an
         };
 
         before(async () => {
-            seedCluster(world.store, {
-                tenantId: TENANT_A,
-                subscriptionId: SUBSCRIPTION_A,
-                resourceGroupName: "rg-aks",
-                name: clusterName,
-                servicePrincipalProfile: { clientId: "msi" },
-                identity: { type: "SystemAssigned" },
-                userKubeconfig: rig.kubeconfig(),
-            });
+            seedManagedIdentityCluster(world, clusterName, rig.kubeconfig());
             await rig.admin.create("/api/v1/namespaces", { metadata: { name: namespace } });
             const account = `/api/v1/namespaces/${namespace}/serviceaccounts/default`;
             for (let tries = 0; (await rig.admin.get(account)).status !== 200; tries++) {

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startTwinFace, type TwinFace } from "../twin/https";
-import { seedDeployer, seedRegistry, TwinStore, type TwinRegistry, type TwinState } from "../twin/store";
+import { seedCluster, seedDeployer, seedRegistry, TwinStore, type TwinRegistry, type TwinState } from "../twin/store";
 
 export const TENANT_A = "a0a0a0a0-0000-4000-8000-00000000000a";
 export const TENANT_B = "b0b0b0b0-0000-4000-8000-00000000000b";
@@ -90,6 +90,38 @@ export function programStackConfig(world: TwinWorld, clusterName: string): Recor
         clusterClientId: world.deployerA.clientId,
         registryClientId: world.deployerB.clientId,
     };
+}
+
+/** A cluster in tenant A's `rg-aks` that runs as the service principal `principal`, as the program's stacks start. */
+export function seedServicePrincipalCluster(
+    world: TwinWorld,
+    name: string,
+    principal: { readonly clientId: string; readonly secret: string },
+): void {
+    seedCluster(world.store, {
+        tenantId: TENANT_A,
+        subscriptionId: SUBSCRIPTION_A,
+        resourceGroupName: "rg-aks",
+        name,
+        servicePrincipalProfile: { clientId: principal.clientId, secret: principal.secret },
+    });
+}
+
+/**
+ * A managed-identity cluster in tenant A's `rg-aks` whose user credential is `kubeconfig` (the rig's API server),
+ * as the cluster-side deliveries need; with `oidcIssuerURL`, its OIDC issuer enabled at that address.
+ */
+export function seedManagedIdentityCluster(world: TwinWorld, name: string, kubeconfig: string, oidcIssuerURL?: string): void {
+    seedCluster(world.store, {
+        tenantId: TENANT_A,
+        subscriptionId: SUBSCRIPTION_A,
+        resourceGroupName: "rg-aks",
+        name,
+        servicePrincipalProfile: { clientId: "msi" },
+        identity: { type: "SystemAssigned" },
+        ...(oidcIssuerURL === undefined ? {} : { oidcIssuerProfile: { enabled: true, issuerURL: oidcIssuerURL } }),
+        userKubeconfig: kubeconfig,
+    });
 }
 
 /** The deployers' secrets, as `pulumi config set --secret` sets them. */
