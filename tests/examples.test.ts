@@ -43,6 +43,7 @@ describe("packed library", function () {
         for (const file of [
             "package.json",
             "README.md",
+            "LICENSE",
             "lib/index.js",
             "lib/index.d.ts",
             "lib/crossTenantAcrPull.d.ts",
@@ -50,7 +51,7 @@ describe("packed library", function () {
         ]) {
             assert.ok(files.includes(file), `${file} is missing from the package`);
         }
-        const stray = files.filter((file) => !file.startsWith("lib/") && !["package.json", "README.md"].includes(file));
+        const stray = files.filter((file) => !file.startsWith("lib/") && !["package.json", "README.md", "LICENSE"].includes(file));
         assert.deepEqual(stray, []);
         assert.ok(!files.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")), "TypeScript sources were packed");
     });
