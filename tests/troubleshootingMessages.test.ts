@@ -156,7 +156,11 @@ function filesUnder(dir: string, extension: string): string[] {
     });
 }
 
-/** Every string the product's code holds, as patterns; only those with some text of their own. */
+/**
+ * Every string the product's code holds, as patterns; only those with some text of their own. Each may be part of a
+ * longer message (formatProblem's `<key>: got <value>; expected <form>` around a value), so text may come before
+ * and after it.
+ */
 export function productPatterns(): Pattern[] {
     const typescript = [
         path.join(ROOT, "index.ts"),
@@ -164,9 +168,9 @@ export function productPatterns(): Pattern[] {
         ...filesUnder(path.join(ROOT, "scripts"), ".ts"),
     ];
     const bash = filesUnder(path.join(ROOT, "scripts"), ".sh");
-    return [...typescript.flatMap(patternsOfTypeScript), ...bash.flatMap(patternsOfBash)].filter(
-        (pattern) => pattern.filter((c) => c !== STAR).length >= 8,
-    );
+    return [...typescript.flatMap(patternsOfTypeScript), ...bash.flatMap(patternsOfBash)]
+        .filter((pattern) => pattern.filter((c) => c !== STAR).length >= 8)
+        .map((pattern) => [STAR, ...pattern, STAR]);
 }
 
 /** The messages quoted in the page's bold headings (the bold text that opens a paragraph or a list item). */
@@ -185,9 +189,9 @@ export function quotedMessages(page: string): string[] {
 function printable(quote: string, patterns: readonly Pattern[]): boolean {
     const pattern = quotePattern(quote);
     const own = pattern.filter((c) => c !== STAR).length;
-    // A wildcard of the code may stand for composed text (a describe() call, a constant): a third of the quote's
-    // own text, and at least 8 characters, must be the code's literal text.
-    const needed = Math.max(8, Math.ceil(own / 3));
+    // A wildcard of the code may stand for composed text (a describe() call, a constant, the rest of a message
+    // built from parts): a third of the quote's own text, and at least 12 characters, must be the code's literal text.
+    const needed = Math.max(12, Math.ceil(own / 3));
     return patterns.some((code) => alignment(code, pattern) >= needed);
 }
 
@@ -219,6 +223,7 @@ describe("docs/troubleshooting.md's messages", () => {
         this.timeout(60_000);
         assert.equal(printable("the Pulumi CLI is not installed", patterns), false);
         assert.equal(printable("Refusing to delete the credential binding of the registry", patterns), false);
+        assert.equal(printable("the cluster could not be reached in time", patterns), false);
         assert.equal(printable("... needs the Pulumi CLI (3.x), and there is no 'pulumi' on the PATH", patterns), true);
         assert.equal(
             printable("Cannot add the image pull secret to service account <ns>/<name>: <the API server's reason>", patterns),
