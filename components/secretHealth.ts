@@ -36,20 +36,53 @@ function day(iso: string): string {
     return iso.slice(0, 10);
 }
 
+/** The deliveries that hand the client secret to something (the federated delivery has no secret). */
+export type SecretDelivery = "clusterServicePrincipal" | "imagePullSecret" | "none";
+
+/**
+ * What an expired secret breaks, and what renewing does, for whatever holds the secret. Only a cluster whose own
+ * service principal is the application (`clusterServicePrincipal`, or a cluster created with the component's
+ * `servicePrincipalProfile`) also loses the management of its Azure resources; with `imagePullSecret` the secret is
+ * only in the pull Secrets, and the cluster's own identity is untouched.
+ */
+const CONSEQUENCES: Record<SecretDelivery | "unknown", { readonly expired: string; readonly renewal: string }> = {
+    clusterServicePrincipal: {
+        expired: "the cluster cannot pull from the registries or manage its Azure resources",
+        renewal: "switches the cluster to it",
+    },
+    imagePullSecret: {
+        expired:
+            "the cluster cannot pull from the registries with the image pull Secrets, which hold it (images already on the nodes keep running; the cluster's own identity is not affected)",
+        renewal: "writes it into the image pull Secrets",
+    },
+    none: {
+        expired:
+            "the cluster cannot pull from the registries with it, wherever it was handed (a cluster created with the component's servicePrincipalProfile cannot manage its Azure resources either)",
+        renewal: "makes it the component's servicePrincipalProfile output",
+    },
+    unknown: {
+        expired:
+            "the cluster cannot pull from the registries with it (and if it is the cluster's own service principal, as with clusterServicePrincipal, the cluster cannot manage its Azure resources either)",
+        renewal: "delivers it",
+    },
+};
+
 /**
  * `renewal-due` from `renewsAfter`, `expired` from `expiresAt`, `ok` otherwise (and when nothing is deployed yet).
- * Messages name the date and the command that fixes it.
+ * Messages name the date, what the secret's state breaks for `delivery` (worded for every delivery when it is not
+ * given), and the command that fixes it.
  */
-export function secretHealth(deployed: DeployedSecretDates, now: Date, stack: string): SecretHealth {
+export function secretHealth(deployed: DeployedSecretDates, now: Date, stack: string, delivery?: SecretDelivery): SecretHealth {
     const expiresAt = deployed.expiresAt ? Date.parse(deployed.expiresAt) : Number.NaN;
     const renewsAfter = deployed.renewsAfter ? Date.parse(deployed.renewsAfter) : Number.NaN;
     const command = `pulumi up --stack ${stack}`;
+    const consequence = CONSEQUENCES[delivery ?? "unknown"];
     if (!Number.isNaN(expiresAt) && now.getTime() >= expiresAt) {
         return {
             level: "expired",
             message:
-                `The AKS cluster's client secret expired on ${day(deployed.expiresAt ?? "")}: the cluster cannot pull from the registries or manage its Azure resources. ` +
-                `Run \`${command}\` now: it mints a new secret and switches the cluster to it.`,
+                `The AKS cluster's client secret expired on ${day(deployed.expiresAt ?? "")}: ${consequence.expired}. ` +
+                `Run \`${command}\` now: it mints a new secret and ${consequence.renewal}.`,
         };
     }
     if (!Number.isNaN(renewsAfter) && now.getTime() >= renewsAfter) {
@@ -57,7 +90,7 @@ export function secretHealth(deployed: DeployedSecretDates, now: Date, stack: st
             level: "renewal-due",
             message:
                 `The AKS cluster's client secret expires on ${day(deployed.expiresAt ?? "")} and has been due for renewal since ${day(deployed.renewsAfter ?? "")}. ` +
-                `\`${command}\` mints a new secret, switches the cluster to it and then deletes the old one; run it if this is a preview.`,
+                `\`${command}\` mints a new secret, ${consequence.renewal} and then deletes the old one; run it if this is a preview.`,
         };
     }
     return { level: "ok" };

@@ -2,7 +2,8 @@
  * The front door and its pages stay true: every link and anchor resolves, every key of Pulumi.yaml is on the
  * configuration page, the README's commands exist, the README stays short, and every command a page tells the reader
  * to type (the lines of its ```sh blocks) is either run by something named in TESTED or follows a
- * `# needs Azure: <why>` line; and a pulumi command on a stack uses the backend `npm run up` chose.
+ * `# needs Azure: <why>` line; and a pulumi command on a stack uses the backend `npm run up` chose, in sh blocks, cron
+ * entries and the text. (The messages docs/troubleshooting.md quotes: tests/troubleshootingMessages.test.ts.)
  * (`npm run up` itself: tests/up.test.ts.)
  */
 import * as assert from "node:assert/strict";
@@ -207,5 +208,48 @@ describe("the docs' commands", () => {
         assert.deepEqual(problems, []);
         const running = commandsOf("docs/running.md").commands.map((c) => c.line);
         assert.ok(running.includes(EXPORT_LINE), "docs/running.md, where npm run up is explained, shows the export line");
+    });
+
+    it("give the backend npm run up chose to every command on a stack outside sh blocks too: cron entries and commands in the text", () => {
+        const problems: string[] = [];
+        for (const page of PAGES) {
+            const text = fs.readFileSync(path.join(ROOT, page), "utf8");
+            // Commands are read from sh blocks (above) and cron entries; a block of another language holds none.
+            for (const [, language, body] of text.matchAll(/^[ \t]*```(\w*)\n([\s\S]*?)^[ \t]*```[ \t]*$/gm)) {
+                const lines = body
+                    .split("\n")
+                    .map((l) => l.trim())
+                    .filter((l) => l !== "" && !l.startsWith("#"));
+                const runsStack = (line: string): boolean => STACK_COMMAND.test(line) || /npm run up\b/.test(line);
+                if (language === "cron") {
+                    // cron runs with none of the user's environment: the entry's backend must be set in the crontab.
+                    let backendSet = false;
+                    for (const line of lines) {
+                        if (/^PULUMI_BACKEND_URL=\S+$/.test(line)) backendSet = true;
+                        else if (runsStack(line) && !backendSet) {
+                            problems.push(`${page}: the cron entry "${line}" runs without a PULUMI_BACKEND_URL= line above it`);
+                        }
+                    }
+                } else if (!["sh", "ts"].includes(language)) {
+                    for (const line of lines.filter(runsStack)) {
+                        problems.push(
+                            `${page}: "${line}" is in a \`\`\`${language} block; commands go in sh blocks, where they are checked`,
+                        );
+                    }
+                }
+            }
+            // A whole command in the text (`pulumi <command> ... --stack <stack>`), which a reader may copy: on a page
+            // that sets the backend, or in a paragraph that says it is what npm run up runs or names.
+            const setsBackend = commandsOf(page).commands.some((c) => c.line === EXPORT_LINE);
+            for (const paragraph of text.replace(/```[\s\S]*?```/g, "").split(/\n\s*\n/)) {
+                for (const [, span] of paragraph.matchAll(/`([^`]+)`/g)) {
+                    const command = span.replace(/\s+/g, " ");
+                    if (STACK_COMMAND.test(command) && /--stack\b/.test(command) && !setsBackend && !paragraph.includes("`npm run up")) {
+                        problems.push(`${page}: "${command}" is given in the text of a page that never sets PULUMI_BACKEND_URL`);
+                    }
+                }
+            }
+        }
+        assert.deepEqual(problems, []);
     });
 });

@@ -43,6 +43,8 @@ describe("packed library", function () {
         for (const file of [
             "package.json",
             "README.md",
+            "LICENSE",
+            "CHANGELOG.md",
             "lib/index.js",
             "lib/index.d.ts",
             "lib/crossTenantAcrPull.d.ts",
@@ -50,7 +52,9 @@ describe("packed library", function () {
         ]) {
             assert.ok(files.includes(file), `${file} is missing from the package`);
         }
-        const stray = files.filter((file) => !file.startsWith("lib/") && !["package.json", "README.md"].includes(file));
+        const stray = files.filter(
+            (file) => !file.startsWith("lib/") && !["package.json", "README.md", "LICENSE", "CHANGELOG.md"].includes(file),
+        );
         assert.deepEqual(stray, []);
         assert.ok(!files.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")), "TypeScript sources were packed");
     });

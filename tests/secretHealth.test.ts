@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { secretDatesFromTags, secretHealth, secretTags } from "../components/secretHealth";
+import { secretDatesFromTags, secretHealth, secretTags, type SecretDelivery } from "../components/secretHealth";
 
 const deployed = { renewsAfter: "2027-03-01T00:00:00.000Z", expiresAt: "2027-03-31T00:00:00.000Z" };
 
@@ -21,6 +21,38 @@ describe("secretHealth", () => {
         assert.equal(health.level, "expired");
         assert.match(health.message, /expired on 2027-03-31: the cluster cannot pull/);
         assert.match(health.message, /Run `pulumi up --stack prod` now/);
+    });
+
+    it("says what an expired or due secret breaks for the delivery that holds it: Azure resources only for a cluster's own principal", () => {
+        const at = new Date("2027-03-31T00:00:00Z");
+        const expired = (delivery?: SecretDelivery): string => {
+            const health = secretHealth(deployed, at, "prod", delivery);
+            assert.equal(health.level, "expired");
+            return health.level === "expired" ? health.message : "";
+        };
+        assert.match(
+            expired("clusterServicePrincipal"),
+            /cannot pull from the registries or manage its Azure resources\. .*switches the cluster to it\.$/,
+        );
+        assert.match(
+            expired("imagePullSecret"),
+            /cannot pull from the registries with the image pull Secrets.*own identity is not affected\)\. .*writes it into the image pull Secrets\.$/,
+        );
+        assert.doesNotMatch(expired("imagePullSecret"), /cannot .*manage its Azure resources/);
+        assert.match(
+            expired("none"),
+            /wherever it was handed \(a cluster created with the component's servicePrincipalProfile cannot manage/,
+        );
+        assert.match(expired(), /if it is the cluster's own service principal, as with clusterServicePrincipal, the cluster cannot manage/);
+        for (const delivery of ["clusterServicePrincipal", "imagePullSecret", "none", undefined] as const) {
+            assert.match(expired(delivery), /^The AKS cluster's client secret expired on 2027-03-31: the cluster cannot pull /);
+        }
+        const due = secretHealth(deployed, new Date("2027-03-01T00:00:00Z"), "prod", "imagePullSecret");
+        assert.equal(due.level, "renewal-due");
+        assert.match(
+            due.level === "renewal-due" ? due.message : "",
+            /mints a new secret, writes it into the image pull Secrets and then deletes the old one/,
+        );
     });
 
     it("records the dates in application tags and reads them back, ignoring other tags and unreadable dates", () => {
