@@ -4,7 +4,7 @@
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
-import { clusterConnection } from "./components/delivery/kubernetesProvider";
+import { clusterConnection } from "./components/pullSecretTarget/kubernetesProvider";
 
 // Validation throws before any provider or resource is declared, so bad config deploys nothing.
 const settings = loadStackSettings();

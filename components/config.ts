@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AzureEnvironment, RegistryId } from "./azureIds";
-import { isAzureEnvironment, isClusterName, isResourceGroupName, REGISTRY_ID_FORM } from "./azureIds";
+import { isAzureEnvironment, isClusterName, isResourceGroupName, REGISTRY_ID_FORM, registryLoginServer } from "./azureIds";
 import {
     AZURE_ENVIRONMENT_FORM,
     GUID_FORM,
@@ -34,7 +34,7 @@ import {
     PULL_SECRET_TARGETS,
     PULL_SECRET_TARGET_FORM,
     type PullSecretTarget,
-} from "./delivery/dockerConfig";
+} from "./pullSecretTarget/settings";
 import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
 import {
     DEFAULT_REGISTRY_ROLE,
@@ -45,14 +45,13 @@ import {
     checkRoleTakesLimits,
     type RegistryRoleChoice,
 } from "./registryAccess";
-import { registryLoginServer } from "./delivery/dockerConfig";
 import {
     DEFAULT_MINTER_SERVICE_ACCOUNT,
     DEFAULT_REFRESH_INTERVAL,
     MAX_FEDERATED_CREDENTIALS,
     REFRESH_INTERVAL_FORM,
     isRefreshInterval,
-} from "./delivery/externalSecrets";
+} from "./deliveries/federatedPullSecret/externalSecrets";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "aks-acr-cross-tenant";

@@ -4,7 +4,7 @@
  * It is a grant plus a delivery. The grant (`grant.ts`) is Microsoft's manual procedure as code: a multitenant
  * application and its secret in tenant A, its service principal in both tenants, a pull role on every registry in
  * tenant B. The delivery hands the credentials to the cluster: by switching the cluster's own service principal
- * (`delivery/clusterServicePrincipal.ts`), as a Kubernetes image pull secret (`delivery/imagePullSecret.ts`), or not
+ * (`deliveries/clusterServicePrincipal/declare.ts`), as a Kubernetes image pull secret (`deliveries/imagePullSecret/declare.ts`), or not
  * at all. Each delivery is checked before the grant is declared, and declared after it.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,23 +14,23 @@ import {
     isAzureEnvironment,
     isClusterName,
     isResourceGroupName,
+    registryLoginServer,
     type AzureEnvironment,
     type RegistryId,
 } from "./azureIds";
 import type { ClusterCredentialBinding, ClusterCredentialBindingArgs } from "./clusterBinding";
-import type * as ClusterServicePrincipalModule from "./delivery/clusterServicePrincipal";
-import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
+import type * as ClusterServicePrincipalModule from "./deliveries/clusterServicePrincipal/declare";
+import type { ClusterToBind } from "./deliveries/clusterServicePrincipal/declare";
 import {
     DEFAULT_PULL_SECRET_NAME,
     DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
     PULL_SECRET_TARGETS,
     PULL_SECRET_TARGET_FORM,
-    registryLoginServer,
-} from "./delivery/dockerConfig";
-import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
-import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
-import type * as FederatedPullSecretModule from "./delivery/federatedPullSecret";
-import type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
+} from "./pullSecretTarget/settings";
+import type * as ImagePullSecretModule from "./deliveries/imagePullSecret/declare";
+import type { ImagePullSecretDelivery } from "./deliveries/imagePullSecret/declare";
+import type * as FederatedPullSecretModule from "./deliveries/federatedPullSecret/declare";
+import type { FederatedPullSecretDelivery } from "./deliveries/federatedPullSecret/declare";
 import {
     DEFAULT_MINTER_SERVICE_ACCOUNT,
     DEFAULT_REFRESH_INTERVAL,
@@ -38,7 +38,7 @@ import {
     REFRESH_INTERVAL_FORM,
     federationSubject,
     isRefreshInterval,
-} from "./delivery/externalSecrets";
+} from "./deliveries/federatedPullSecret/externalSecrets";
 import type * as ResourcesModule from "@pulumi/azure-native/resources";
 import {
     DEFAULT_REGISTRY_ROLE,
@@ -72,24 +72,24 @@ import {
     type ResolvedClusterTenantRole,
 } from "./validation";
 
-export type { ClusterToBind } from "./delivery/clusterServicePrincipal";
-export type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
-export type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
+export type { ClusterToBind } from "./deliveries/clusterServicePrincipal/declare";
+export type { ImagePullSecretDelivery } from "./deliveries/imagePullSecret/declare";
+export type { FederatedPullSecretDelivery } from "./deliveries/federatedPullSecret/declare";
 export type { RegistryTenantProviders } from "./grant";
 
 // Each delivery module is loaded only by the stacks that use it: the image pull secret loads @pulumi/kubernetes,
 // the cluster switch the dynamic provider and the AKS read. The type-only imports above cost nothing at run time.
 function clusterServicePrincipalDelivery(): typeof ClusterServicePrincipalModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/clusterServicePrincipal") as typeof ClusterServicePrincipalModule;
+    return require("./deliveries/clusterServicePrincipal/declare") as typeof ClusterServicePrincipalModule;
 }
 function federatedPullSecretDelivery(): typeof FederatedPullSecretModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/federatedPullSecret") as typeof FederatedPullSecretModule;
+    return require("./deliveries/federatedPullSecret/declare") as typeof FederatedPullSecretModule;
 }
 function imagePullSecretDelivery(): typeof ImagePullSecretModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/imagePullSecret") as typeof ImagePullSecretModule;
+    return require("./deliveries/imagePullSecret/declare") as typeof ImagePullSecretModule;
 }
 
 export interface CrossTenantAcrPullArgs {

@@ -11,7 +11,7 @@ import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azureIds";
 import { heldUntil } from "./registrationHold";
-import { FEDERATION_AUDIENCE } from "./delivery/externalSecrets";
+import { FEDERATION_AUDIENCE } from "./deliveries/federatedPullSecret/externalSecrets";
 import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
 import { secretDatesFromTags, secretHealth, secretTags } from "./secretHealth";
