@@ -33,9 +33,17 @@ import {
     checkRoleTakesLimits,
     type RegistryRoleChoice,
 } from "./registryAccess";
-import { PROJECT, configReader, type ConfigKeySpec, type ConfigReader, type RawStackConfig, type TenantCredentials } from "./configKeys";
+import {
+    PROJECT,
+    configReader,
+    type ConfigKeyGroup,
+    type ConfigKeySpec,
+    type ConfigReader,
+    type RawStackConfig,
+    type TenantCredentials,
+} from "./configKeys";
 import { DELIVERY_TABLE, deliveryNamed, type DeliverySettings } from "./deliveries";
-import type { AnyDelivery, ConfigKeyGroup } from "./deliveries/delivery";
+import type { AnyDelivery } from "./deliveries/delivery";
 
 export { ENCRYPTED_VALUE, PROJECT } from "./configKeys";
 export type { ConfigKeySpec, RawStackConfig, TenantCredentials } from "./configKeys";

@@ -3,6 +3,7 @@
  * the grant's keys and every delivery's keys (`deliveries/<name>/`), so each declares its keys where it lives.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { show, type Problem } from "./validation";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -150,4 +151,26 @@ export interface TenantCredentials {
     /** Secret-wrapped; present only with a client id. */
     readonly clientSecret?: pulumi.Output<string>;
     readonly useOidc: boolean;
+}
+
+/**
+ * A group of stack config keys read together: a delivery's own, or the pull-secret target's that two deliveries
+ * share. Every group of the table is read on every run, whichever delivery is chosen, so a malformed value is named
+ * even in a key the chosen delivery does not read.
+ */
+export interface ConfigKeyGroup<T> {
+    /** The keys, in the order Pulumi.yaml and the configuration page list them. */
+    readonly keys: Readonly<Record<string, ConfigKeySpec>>;
+    /** Reads and checks the keys; `chosen` says whether the chosen delivery reads this group (required keys apply). */
+    read(reader: ConfigReader, problems: Problem[], chosen: boolean): T;
+}
+
+/** What the stack config gives a delivery's `componentArgs`: the cluster and how the deployment signs in to it. */
+export interface ProgramCluster {
+    readonly subscriptionId: string;
+    readonly resourceGroupName: string;
+    readonly clusterName: string;
+    readonly signIn: TenantCredentials;
+    /** The cluster tenant's azure-native provider: reads the cluster (its user kubeconfig, its OIDC issuer). */
+    readonly azureNative: AzureNativeProvider;
 }

@@ -14,34 +14,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Secret } from "@pulumi/kubernetes/core/v1";
-import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import type { AzureEnvironment, RegistryId } from "../azureIds";
 import type { ClusterCredentialBinding } from "../clusterBinding";
-import type { ConfigKeySpec, ConfigReader, TenantCredentials } from "../configKeys";
+import type { ConfigKeyGroup, ConfigReader, ProgramCluster } from "../configKeys";
 import type { Grant, GrantArgs } from "../grant";
+
+export type { ConfigKeyGroup, ProgramCluster } from "../configKeys";
 import type { Problem } from "../validation";
-
-/**
- * A group of stack config keys read together: a delivery's own, or the pull-secret target's that two deliveries
- * share. Every group of the table is read on every run, whichever delivery is chosen, so a malformed value is named
- * even in a key the chosen delivery does not read.
- */
-export interface ConfigKeyGroup<T> {
-    /** The keys, in the order Pulumi.yaml and the configuration page list them. */
-    readonly keys: Readonly<Record<string, ConfigKeySpec>>;
-    /** Reads and checks the keys; `chosen` says whether the chosen delivery reads this group (required keys apply). */
-    read(reader: ConfigReader, problems: Problem[], chosen: boolean): T;
-}
-
-/** What the stack config gives a delivery's `componentArgs`: the cluster and how the deployment signs in to it. */
-export interface ProgramCluster {
-    readonly subscriptionId: string;
-    readonly resourceGroupName: string;
-    readonly clusterName: string;
-    readonly signIn: TenantCredentials;
-    /** The cluster tenant's azure-native provider: reads the cluster (its user kubeconfig, its OIDC issuer). */
-    readonly azureNative: AzureNativeProvider;
-}
 
 /** What a delivery declared. */
 export interface Delivered {

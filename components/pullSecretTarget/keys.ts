@@ -3,8 +3,7 @@
  * share: the cluster's kubeconfig, the namespaces, where the pull secret is referenced and its name. Light: no SDK.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ENCRYPTED_VALUE, type ConfigReader } from "../configKeys";
-import type { ConfigKeyGroup } from "../deliveries/delivery";
+import { ENCRYPTED_VALUE, type ConfigKeyGroup, type ConfigReader, type ProgramCluster } from "../configKeys";
 import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "../kubernetesNames";
 import { checkKubernetesName, checkKubernetesNames, show, type Problem } from "../validation";
 import {
@@ -15,7 +14,6 @@ import {
     type PullSecretTarget,
 } from "./settings";
 import type { PullSecretTargetArgs } from "./targets";
-import type { ProgramCluster } from "../deliveries/delivery";
 import { clusterConnection } from "./kubernetesProvider";
 
 /** The shared keys' settings. */
