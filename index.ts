@@ -4,7 +4,7 @@
 import { loadStackSettings } from "./components/config";
 import { tenantProviders } from "./components/providers";
 import { CrossTenantAcrPull, type CrossTenantAcrPullArgs } from "./components/crossTenantAcrPull";
-import { clusterConnection } from "./components/delivery/kubernetesProvider";
+import { deliveryNamed } from "./components/deliveries";
 
 // Validation throws before any provider or resource is declared, so bad config deploys nothing.
 const settings = loadStackSettings();
@@ -23,69 +23,15 @@ const registryTenant = tenantProviders("registry-tenant", {
     ...settings.registry.credentials,
 });
 
-/** The delivery's arguments: the cluster to switch, an image pull secret, tokens minted in the cluster, or nothing. */
-function delivery(): Pick<
-    CrossTenantAcrPullArgs,
-    "cluster" | "imagePullSecret" | "federatedPullSecret" | "clusterTenantRoles" | "secretLifetimeDays" | "secretRenewBeforeDays"
-> {
-    const target = {
+/** The chosen delivery's arguments to the component: the cluster to switch, a pull secret, minted tokens, or nothing. */
+function delivery(): Partial<CrossTenantAcrPullArgs> {
+    return deliveryNamed(settings.delivery.kind)!.componentArgs(settings.delivery, {
         subscriptionId: settings.cluster.subscriptionId,
         resourceGroupName: settings.cluster.resourceGroupName,
         clusterName: settings.cluster.clusterName,
-    };
-    switch (settings.delivery.kind) {
-        case "clusterServicePrincipal":
-            return {
-                clusterTenantRoles: settings.delivery.roles,
-                cluster: {
-                    ...target,
-                    deletePolicy: settings.delivery.deletePolicy,
-                    restore: settings.delivery.restore,
-                    timeoutMinutes: settings.delivery.timeoutMinutes,
-                    signIn: settings.cluster.credentials,
-                },
-            };
-        case "imagePullSecret": {
-            const cluster = clusterConnection("cluster-kubernetes", {
-                ...target,
-                kubeconfig: settings.delivery.kubeconfig,
-                azureNative: clusterTenant.azureNative,
-            });
-            return {
-                imagePullSecret: {
-                    ...cluster,
-                    namespaces: settings.delivery.namespaces,
-                    target: settings.delivery.target,
-                    serviceAccounts: settings.delivery.serviceAccounts,
-                    secretName: settings.delivery.secretName,
-                },
-            };
-        }
-        case "federatedPullSecret": {
-            const cluster = clusterConnection("cluster-kubernetes", {
-                ...target,
-                kubeconfig: settings.delivery.kubeconfig,
-                azureNative: clusterTenant.azureNative,
-            });
-            return {
-                // No secret: the secret's lifetime keys do not apply (the config refuses them off their defaults).
-                secretLifetimeDays: undefined,
-                secretRenewBeforeDays: undefined,
-                federatedPullSecret: {
-                    ...cluster,
-                    cluster: { resourceGroupName: target.resourceGroupName, clusterName: target.clusterName },
-                    namespaces: settings.delivery.namespaces,
-                    target: settings.delivery.target,
-                    serviceAccounts: settings.delivery.serviceAccounts,
-                    secretName: settings.delivery.secretName,
-                    minterServiceAccount: settings.delivery.minterServiceAccount,
-                    refreshInterval: settings.delivery.refreshInterval,
-                },
-            };
-        }
-        default:
-            return {};
-    }
+        signIn: settings.cluster.credentials,
+        azureNative: clusterTenant.azureNative,
+    }) as Partial<CrossTenantAcrPullArgs>;
 }
 
 const acrPull = new CrossTenantAcrPull(

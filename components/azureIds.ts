@@ -161,3 +161,18 @@ export function adminConsentUrl(environment: AzureEnvironment, tenantId: string,
     });
     return `${LOGIN_HOSTS[environment]}/${tenantId}/oauth2/authorize?${query.toString()}`;
 }
+
+/** DNS suffix of Azure Container Registry login servers, per Azure cloud. */
+export const REGISTRY_LOGIN_SUFFIXES: Readonly<Record<AzureEnvironment, string>> = {
+    public: "azurecr.io",
+    usgovernment: "azurecr.us",
+    china: "azurecr.cn",
+};
+
+/**
+ * The login server of a registry: `<name, lower case>.azurecr.io` in the public cloud (`.azurecr.us` in Azure
+ * Government, `.azurecr.cn` in Azure China). Registry names are case-insensitive; login servers are lower case.
+ */
+export function registryLoginServer(registryName: string, environment: AzureEnvironment): string {
+    return `${registryName.toLowerCase()}.${REGISTRY_LOGIN_SUFFIXES[environment]}`;
+}

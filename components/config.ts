@@ -1,11 +1,13 @@
 /**
- * Stack configuration: the keys, their defaults, and the translation of raw config strings into typed settings.
- * `parseStackConfig` is pure (strings in, settings or one ValidationError out) so the program, the tests and an
- * offline validator share it; `loadStackSettings` reads the running stack's config and calls it.
+ * Stack configuration: the grant's keys and `credentialDelivery` (what every delivery shares), each delivery's keys
+ * (declared in its folder, found through the table in `deliveries/index.ts`), and the translation of raw config
+ * strings into typed settings. `parseStackConfig` is pure (strings in, settings or one ValidationError out) so the
+ * program, the tests and an offline validator share it; `loadStackSettings` reads the running stack's config and
+ * calls it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AzureEnvironment, RegistryId } from "./azureIds";
-import { isAzureEnvironment, isClusterName, isResourceGroupName, REGISTRY_ID_FORM } from "./azureIds";
+import { isAzureEnvironment, isClusterName, isResourceGroupName, REGISTRY_ID_FORM, registryLoginServer } from "./azureIds";
 import {
     AZURE_ENVIRONMENT_FORM,
     GUID_FORM,
@@ -18,24 +20,10 @@ import {
     checkRegistryIds,
     checkSecretLifetime,
     checkTenantsDiffer,
-    checkClusterTenantRoles,
-    checkKubernetesName,
-    checkKubernetesNames,
-    CLUSTER_TENANT_ROLE_FORM,
     show,
     throwIfProblems,
     type Problem,
-    type ResolvedClusterTenantRole,
 } from "./validation";
-import { BINDING_DELETE_POLICIES, type BindingDeletePolicy } from "./reset/bindingState";
-import {
-    DEFAULT_PULL_SECRET_NAME,
-    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
-    PULL_SECRET_TARGETS,
-    PULL_SECRET_TARGET_FORM,
-    type PullSecretTarget,
-} from "./delivery/dockerConfig";
-import { DNS1123_LABEL_FORM, DNS1123_SUBDOMAIN_FORM } from "./kubernetesNames";
 import {
     DEFAULT_REGISTRY_ROLE,
     REGISTRY_ROLE_CHOICE_FORM,
@@ -45,92 +33,129 @@ import {
     checkRoleTakesLimits,
     type RegistryRoleChoice,
 } from "./registryAccess";
-import { registryLoginServer } from "./delivery/dockerConfig";
 import {
-    DEFAULT_MINTER_SERVICE_ACCOUNT,
-    DEFAULT_REFRESH_INTERVAL,
-    MAX_FEDERATED_CREDENTIALS,
-    REFRESH_INTERVAL_FORM,
-    isRefreshInterval,
-} from "./delivery/externalSecrets";
+    PROJECT,
+    configReader,
+    type ConfigKeyGroup,
+    type ConfigKeySpec,
+    type ConfigReader,
+    type RawStackConfig,
+    type TenantCredentials,
+} from "./configKeys";
+import { DELIVERY_TABLE, deliveryNamed, type DeliverySettings } from "./deliveries";
+import type { AnyDelivery } from "./deliveries/delivery";
 
-/** The Pulumi project name, which is also the config namespace. */
-export const PROJECT = "aks-acr-cross-tenant";
+export { ENCRYPTED_VALUE, PROJECT } from "./configKeys";
+export type { ConfigKeySpec, RawStackConfig, TenantCredentials } from "./configKeys";
+export type { CredentialDelivery, DeliverySettings } from "./deliveries";
 
-type KeyType = "string" | "integer" | "boolean" | "array";
-
-/** One stack config key: its type, whether it is required, its default and how to describe it. */
-export interface ConfigKeySpec {
-    readonly type: KeyType;
-    readonly required: boolean;
-    /** Default applied when the key is absent (also declared in Pulumi.yaml). */
-    readonly default?: string | number | boolean | readonly string[];
-    /** Holds a credential: read as a secret and never shown in messages. */
-    readonly secret?: boolean;
-    /** Expected form, quoted in validation messages. */
-    readonly form: string;
-    /**
-     * Declared in Pulumi.yaml without a type: Pulumi's project config types cannot describe a list of objects,
-     * so the program validates the shape itself.
-     */
-    readonly untyped?: boolean;
-}
-
-/**
- * Every key the program reads. Pulumi.yaml declares the same keys with the same types and defaults; a test keeps
- * the two in step. Optional string keys default to "" because Pulumi treats a declared key without a default
- * as required.
- */
-export const CONFIG_KEYS = {
-    clusterTenantId: { type: "string", required: true, form: `the Entra tenant id of the AKS cluster (tenant A), ${GUID_FORM}` },
-    clusterSubscriptionId: { type: "string", required: true, form: `the subscription id of the AKS cluster, ${GUID_FORM}` },
+/** The grant's keys, and the sign-in keys of the deployment: what every delivery reads. */
+const GRANT_KEYS = {
+    clusterTenantId: {
+        description: "Entra tenant id (GUID) of the AKS cluster, tenant A. The application and its secret live here.",
+        type: "string",
+        required: true,
+        form: `the Entra tenant id of the AKS cluster (tenant A), ${GUID_FORM}`,
+    },
+    clusterSubscriptionId: {
+        description: "Subscription id (GUID) of the AKS cluster.",
+        type: "string",
+        required: true,
+        form: `the subscription id of the AKS cluster, ${GUID_FORM}`,
+    },
     clusterResourceGroup: {
+        description: "Resource group of the AKS cluster.",
         type: "string",
         required: true,
         form: "a resource group name: 1-90 letters, digits, underscores, hyphens, periods or parentheses, not ending in a period",
     },
     clusterName: {
+        description: "Name of the AKS cluster.",
         type: "string",
         required: true,
         form: "an AKS cluster name: 1-63 letters, digits, underscores or hyphens, starting and ending with a letter or digit",
     },
-    registryTenantId: { type: "string", required: true, form: `the Entra tenant id of the registries (tenant B), ${GUID_FORM}` },
-    registryIds: { type: "array", required: true, form: `a list of registry resource ids: ${REGISTRY_ID_FORM}` },
-    registryRole: { type: "string", required: false, default: DEFAULT_REGISTRY_ROLE, form: REGISTRY_ROLE_CHOICE_FORM },
-    registryRepositories: { type: "array", required: false, default: [], form: `a list of ${REPOSITORY_LIMIT_FORM}` },
+    registryTenantId: {
+        description: "Entra tenant id (GUID) of the container registries, tenant B. Must differ from clusterTenantId.",
+        type: "string",
+        required: true,
+        form: `the Entra tenant id of the registries (tenant B), ${GUID_FORM}`,
+    },
+    registryIds: {
+        description:
+            "Resource ids of the registries in tenant B, /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerRegistry/registries/<name>. They may span several tenant-B subscriptions.",
+        type: "array",
+        required: true,
+        form: `a list of registry resource ids: ${REGISTRY_ID_FORM}`,
+    },
+    registryRole: {
+        description:
+            "Pull roles granted on each registry: AcrPullAndRepositoryReader (both pull-only roles, so pulls work whichever role-assignment mode a registry is in, and through a switch), AcrPull (registries in RBAC Registry Permissions mode only) or ContainerRegistryRepositoryReader (registries in RBAC Registry + ABAC Repository Permissions mode only).",
+        type: "string",
+        required: false,
+        default: DEFAULT_REGISTRY_ROLE,
+        form: REGISTRY_ROLE_CHOICE_FORM,
+    },
+    registryRepositories: {
+        description:
+            "Optional repository limits: <registry name>/<repository> or <registry name>/<prefix>/ entries; a registry named here pulls only from those repositories (Repository Reader with an ABAC condition; the registry must be in RBAC Registry + ABAC Repository Permissions mode). Registries not named pull from every repository.",
+        type: "array",
+        required: false,
+        default: [],
+        form: `a list of ${REPOSITORY_LIMIT_FORM}`,
+    },
     applicationName: {
+        description: 'Display name of the Entra application. Empty means "<clusterName>-acr-pull-<stack>".',
         type: "string",
         required: false,
         default: "",
         form: 'the Entra application display name, 1-120 characters (empty means "<clusterName>-acr-pull-<stack>")',
     },
     applicationOwners: {
+        description: "Object ids (GUIDs) of extra owners of the application; the deploying identity owns it anyway.",
         type: "array",
         required: false,
         default: [],
         form: `a list of Entra user or service principal object ids, each ${GUID_FORM}`,
     },
-    secretLifetimeDays: { type: "integer", required: false, default: 180, form: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)` },
+    secretLifetimeDays: {
+        description: "Lifetime of each client secret in days, 1 to 730. Keep it within your tenant's credential policy.",
+        type: "integer",
+        required: false,
+        default: 180,
+        form: `an integer from 1 to ${MAX_SECRET_LIFETIME_DAYS} (days)`,
+    },
     secretRenewBeforeDays: {
+        description: "Days before expiry from which a pulumi up mints a new secret and switches the cluster to it.",
         type: "integer",
         required: false,
         default: 30,
         form: "an integer of at least 1 (days), less than secretLifetimeDays",
     },
     secretWindowAnchor: {
+        description:
+            "Only when upgrading a stack deployed before the component kept its rotation anchor in its own state: that stack's secretWindowAnchor output (pulumi stack output secretWindowAnchor), so the upgrade keeps its rotation days. Ignored once the component has recorded an anchor.",
         type: "string",
         required: false,
         default: "",
         form: "only when upgrading a stack deployed before the component kept its rotation anchor: that stack's secretWindowAnchor output, an ISO 8601 date no later than today",
     },
-    azureEnvironment: { type: "string", required: false, default: "public", form: AZURE_ENVIRONMENT_FORM },
+    azureEnvironment: {
+        description: "Azure cloud, public, usgovernment or china.",
+        type: "string",
+        required: false,
+        default: "public",
+        form: AZURE_ENVIRONMENT_FORM,
+    },
     clusterClientId: {
+        description: "Client id the deployment signs in to tenant A with. Empty means ambient credentials (Azure CLI, managed identity).",
         type: "string",
         required: false,
         default: "",
         form: `the client id the deployment signs in to tenant A with (empty means ambient credentials), ${GUID_FORM}`,
     },
     clusterClientSecret: {
+        description: "Client secret for clusterClientId. Set with pulumi config set --secret; leave empty with useOidc.",
         type: "string",
         required: false,
         default: "",
@@ -138,12 +163,14 @@ export const CONFIG_KEYS = {
         form: "the client secret for clusterClientId, set with `pulumi config set --secret`",
     },
     registryClientId: {
+        description: "Client id the deployment signs in to tenant B with. Empty means ambient credentials (Azure CLI, managed identity).",
         type: "string",
         required: false,
         default: "",
         form: `the client id the deployment signs in to tenant B with (empty means ambient credentials), ${GUID_FORM}`,
     },
     registryClientSecret: {
+        description: "Client secret for registryClientId. Set with pulumi config set --secret; leave empty with useOidc.",
         type: "string",
         required: false,
         default: "",
@@ -151,83 +178,45 @@ export const CONFIG_KEYS = {
         form: "the client secret for registryClientId, set with `pulumi config set --secret`",
     },
     useOidc: {
+        description: "Sign in to both tenants with OIDC workload identity federation (CI), using clusterClientId and registryClientId.",
         type: "boolean",
         required: false,
         default: false,
         form: "true or false: sign in with OIDC workload identity federation (CI)",
     },
-    credentialDelivery: {
-        type: "string",
-        required: false,
-        default: "clusterServicePrincipal",
-        form: "one of clusterServicePrincipal (switch a service-principal cluster to the application), imagePullSecret (a Kubernetes pull secret, for any cluster), federatedPullSecret (registry tokens minted in the cluster by External Secrets Operator from a federated credential: no secret), none (the grant only)",
-    },
-    pullSecretNamespaces: {
-        type: "array",
-        required: false,
-        default: [],
-        form: `a list of namespaces that get the pull secret, each ${DNS1123_LABEL_FORM}`,
-    },
-    pullSecretTarget: {
-        type: "string",
-        required: false,
-        default: "serviceAccounts",
-        form: PULL_SECRET_TARGET_FORM,
-    },
-    pullSecretServiceAccounts: {
-        type: "array",
-        required: false,
-        default: DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
-        form: `a list of service accounts in each of those namespaces that reference the pull secret, each ${DNS1123_SUBDOMAIN_FORM}`,
-    },
-    pullSecretName: {
-        type: "string",
-        required: false,
-        default: DEFAULT_PULL_SECRET_NAME,
-        form: `the pull secret's name, ${DNS1123_SUBDOMAIN_FORM}`,
-    },
-    tokenMinterServiceAccount: {
-        type: "string",
-        required: false,
-        default: DEFAULT_MINTER_SERVICE_ACCOUNT,
-        form: `the service account External Secrets Operator mints tokens with, created in every namespace, ${DNS1123_SUBDOMAIN_FORM}`,
-    },
-    tokenRefreshInterval: { type: "string", required: false, default: DEFAULT_REFRESH_INTERVAL, form: REFRESH_INTERVAL_FORM },
-    kubeconfig: {
-        type: "string",
-        required: false,
-        default: "",
-        secret: true,
-        form: "the contents of a kubeconfig for the cluster (not a path), set with `pulumi config set --secret kubeconfig < <file>`; empty means the cluster's user credentials, read through Azure",
-    },
-    clusterRoleAssignments: { type: "array", required: false, default: [], untyped: true, form: `a list of ${CLUSTER_TENANT_ROLE_FORM}` },
-    clusterDeletePolicy: {
-        type: "string",
-        required: false,
-        default: "refuse",
-        form: "one of refuse, restore, leave: what deleting the cluster binding does",
-    },
-    restoreClientId: {
-        type: "string",
-        required: false,
-        default: "",
-        form: `the client id to switch the cluster back to when the binding is deleted with clusterDeletePolicy restore, ${GUID_FORM}`,
-    },
-    restoreClientSecret: {
-        type: "string",
-        required: false,
-        default: "",
-        secret: true,
-        form: "the client secret for restoreClientId, set with `pulumi config set --secret`",
-    },
-    resetTimeoutMinutes: { type: "integer", required: false, default: 60, form: "an integer from 5 to 1440 (minutes)" },
 } as const satisfies Record<string, ConfigKeySpec>;
 
-export type ConfigKey = keyof typeof CONFIG_KEYS;
+/** The grant's keys about its client secret: only for deliveries whose grant has one (`Delivery.secret`). */
+const SECRET_KEYS = ["secretLifetimeDays", "secretRenewBeforeDays", "secretWindowAnchor"] as const;
 
-/** How the grant reaches the cluster. */
-export const CREDENTIAL_DELIVERIES = ["clusterServicePrincipal", "imagePullSecret", "federatedPullSecret", "none"] as const;
-export type CredentialDelivery = (typeof CREDENTIAL_DELIVERIES)[number];
+/** `credentialDelivery`: its form lists the table's deliveries, each with its summary. */
+const CREDENTIAL_DELIVERY_KEY: ConfigKeySpec = {
+    type: "string",
+    required: false,
+    default: "clusterServicePrincipal",
+    form: `one of ${DELIVERY_TABLE.map((delivery) => `${delivery.name} (${delivery.summary})`).join(", ")}`,
+    description:
+        "how the credentials reach the cluster. clusterServicePrincipal switches an existing service-principal cluster to the application (resetServicePrincipalProfile, rolls the nodes); imagePullSecret puts them in a Kubernetes image pull secret (any cluster, managed-identity ones included); federatedPullSecret has External Secrets Operator mint short-lived registry tokens in the cluster from a federated credential (no secret at all; needs the cluster's OIDC issuer and ESO v0.17 or later); none declares only the grant.",
+};
+
+/** Every delivery's key groups, each once (two deliveries may share one), in the table's order. */
+const DELIVERY_KEY_GROUPS: readonly ConfigKeyGroup<unknown>[] = [...new Set(DELIVERY_TABLE.flatMap((delivery) => delivery.configKeys))];
+
+/**
+ * Every key the program reads: the grant's, `credentialDelivery`, then each delivery's. Pulumi.yaml's `config:` block
+ * is generated from these (`npm run docs`) and a test keeps the two in step. Optional string keys default to ""
+ * because Pulumi treats a declared key without a default as required.
+ */
+export const CONFIG_KEYS: Readonly<Record<string, ConfigKeySpec>> = {
+    ...GRANT_KEYS,
+    credentialDelivery: CREDENTIAL_DELIVERY_KEY,
+    ...Object.fromEntries(DELIVERY_KEY_GROUPS.flatMap((group) => Object.entries(group.keys))),
+};
+
+export type ConfigKey = string;
+
+/** The `credentialDelivery` values, in the table's order. */
+export const CREDENTIAL_DELIVERIES: readonly string[] = DELIVERY_TABLE.map((delivery) => delivery.name);
 
 /** Keys earlier versions read, and what replaces them: a stack file that still sets one gets a problem, not silence. */
 const RETIRED_KEYS: Readonly<Record<string, (value: string) => string>> = {
@@ -235,42 +224,17 @@ const RETIRED_KEYS: Readonly<Record<string, (value: string) => string>> = {
         `credentialDelivery instead (switchCluster was replaced): ${value === "false" ? "credentialDelivery: none" : "credentialDelivery: clusterServicePrincipal"} for this value, or credentialDelivery: imagePullSecret for a managed-identity cluster; then remove switchCluster`,
 };
 
-/** Keys that only mean something with some deliveries, and those deliveries. */
-const CLUSTER_SIDE: readonly CredentialDelivery[] = ["imagePullSecret", "federatedPullSecret"];
-const WITH_SECRET: readonly CredentialDelivery[] = ["clusterServicePrincipal", "imagePullSecret", "none"];
-const DELIVERY_KEYS: ReadonlyArray<readonly [ConfigKey, readonly CredentialDelivery[]]> = [
-    ["clusterRoleAssignments", ["clusterServicePrincipal"]],
-    ["clusterDeletePolicy", ["clusterServicePrincipal"]],
-    ["restoreClientId", ["clusterServicePrincipal"]],
-    ["restoreClientSecret", ["clusterServicePrincipal"]],
-    ["resetTimeoutMinutes", ["clusterServicePrincipal"]],
-    ["pullSecretNamespaces", CLUSTER_SIDE],
-    ["pullSecretTarget", CLUSTER_SIDE],
-    ["pullSecretServiceAccounts", CLUSTER_SIDE],
-    ["pullSecretName", CLUSTER_SIDE],
-    ["kubeconfig", CLUSTER_SIDE],
-    ["tokenMinterServiceAccount", ["federatedPullSecret"]],
-    ["tokenRefreshInterval", ["federatedPullSecret"]],
-    ["secretLifetimeDays", WITH_SECRET],
-    ["secretRenewBeforeDays", WITH_SECRET],
-    ["secretWindowAnchor", WITH_SECRET],
+/**
+ * Keys that only mean something with some deliveries, and those deliveries: each delivery group's keys with the
+ * deliveries that read the group, then the secret's keys with the deliveries whose grant has a secret.
+ */
+export const DELIVERY_KEYS: ReadonlyArray<readonly [string, readonly string[]]> = [
+    ...DELIVERY_KEY_GROUPS.flatMap((group) => {
+        const owners = DELIVERY_TABLE.filter((delivery) => delivery.configKeys.includes(group)).map((delivery) => delivery.name);
+        return Object.keys(group.keys).map((key) => [key, owners] as const);
+    }),
+    ...SECRET_KEYS.map((key) => [key, DELIVERY_TABLE.filter((delivery) => delivery.secret).map((delivery) => delivery.name)] as const),
 ];
-
-/** A key's spec, widened so optional fields can be read uniformly. */
-function spec(key: ConfigKey): ConfigKeySpec {
-    return CONFIG_KEYS[key];
-}
-
-/** Raw config as Pulumi hands it to a program: strings, with lists as JSON. Secrets are present but never shown. */
-export type RawStackConfig = Readonly<Partial<Record<string, string>>>;
-
-/** Credentials a deployment uses to sign in to one tenant. Absent client id means ambient credentials. */
-export interface TenantCredentials {
-    readonly clientId?: string;
-    /** Secret-wrapped; present only with a client id. */
-    readonly clientSecret?: pulumi.Output<string>;
-    readonly useOidc: boolean;
-}
 
 /** Typed, validated settings of one stack. */
 export interface StackSettings {
@@ -301,71 +265,6 @@ export interface StackSettings {
     readonly delivery: DeliverySettings;
 }
 
-/** The delivery and its settings. */
-export type DeliverySettings =
-    | {
-          readonly kind: "clusterServicePrincipal";
-          readonly roles: readonly ResolvedClusterTenantRole[];
-          readonly deletePolicy: BindingDeletePolicy;
-          readonly restore?: { readonly clientId: string; readonly secret: pulumi.Output<string> };
-          readonly timeoutMinutes: number;
-      }
-    | {
-          readonly kind: "imagePullSecret";
-          readonly namespaces: readonly string[];
-          /** Where the secret is referenced: the service accounts, or every new pod. */
-          readonly target: PullSecretTarget;
-          readonly serviceAccounts: readonly string[];
-          readonly secretName: string;
-          /** Secret-wrapped; absent means the cluster's user credentials. */
-          readonly kubeconfig?: pulumi.Output<string>;
-      }
-    | {
-          readonly kind: "federatedPullSecret";
-          readonly namespaces: readonly string[];
-          readonly target: PullSecretTarget;
-          readonly serviceAccounts: readonly string[];
-          readonly secretName: string;
-          /** Secret-wrapped; absent means the cluster's user credentials. */
-          readonly kubeconfig?: pulumi.Output<string>;
-          readonly minterServiceAccount: string;
-          readonly refreshInterval: string;
-      }
-    | { readonly kind: "none" };
-
-/** Whether a key holds something other than its default (Pulumi hands a program the defaults of Pulumi.yaml too). */
-function isSetOffDefault(raw: RawStackConfig, key: ConfigKey): boolean {
-    const value = raw[key];
-    if (value === undefined || value === "") return false;
-    const fallback = spec(key).default;
-    if (Array.isArray(fallback)) {
-        try {
-            return JSON.stringify(JSON.parse(value)) !== JSON.stringify(fallback);
-        } catch {
-            return true;
-        }
-    }
-    return value !== String(fallback);
-}
-
-/**
- * Stands for an encrypted value an offline check cannot read (`npm run validate` has no passphrase): its presence
- * counts, its form is not checked.
- */
-export const ENCRYPTED_VALUE = "<encrypted>";
-
-/** A kubeconfig's contents, not a path or a stray string: it names clusters and users. Never shown. */
-function looksLikeKubeconfig(text: string): boolean {
-    const hasKey = (key: string): boolean => new RegExp(`^\\s*${key}\\s*:`, "m").test(text) || text.includes(`"${key}"`);
-    return hasKey("clusters") && hasKey("users");
-}
-
-function setCommand(key: ConfigKey, stack: string): string {
-    const { type, secret } = spec(key);
-    const value = type === "array" ? `--path '${key}[0]' <value>` : `${key} <value>`;
-    return `pulumi config set ${secret ? "--secret " : ""}${value.startsWith("--path") ? value : `${PROJECT}:${value}`} --stack ${stack}`;
-}
-
 /** Suggests the closest known key for a typo, by a small edit distance. */
 function closestKey(key: string): string | undefined {
     const distance = (a: string, b: string): number => {
@@ -387,77 +286,6 @@ function closestKey(key: string): string | undefined {
     return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
 }
 
-/** Reads raw config values by key, recording a problem for every value of the wrong form. */
-interface ConfigReader {
-    /** The value, or undefined when absent or empty. */
-    readonly present: (key: ConfigKey) => string | undefined;
-    /** The value; a problem with the command that sets it when absent. */
-    readonly required: (key: ConfigKey) => string;
-    /** The value or the key's default. */
-    readonly text: (key: ConfigKey) => string;
-    readonly list: (key: ConfigKey, isRequired: boolean) => unknown[];
-    readonly integer: (key: ConfigKey) => number;
-    readonly boolean: (key: ConfigKey) => boolean;
-}
-
-function configReader(raw: RawStackConfig, stack: string, problems: Problem[]): ConfigReader {
-    const present = (key: ConfigKey): string | undefined => {
-        const value = raw[key];
-        return value === undefined || value === "" ? undefined : value;
-    };
-    const required = (key: ConfigKey): string => {
-        const value = present(key);
-        if (value === undefined) {
-            problems.push({ key, value: undefined, expected: `${CONFIG_KEYS[key].form}; set it with: ${setCommand(key, stack)}` });
-        }
-        return value ?? "";
-    };
-    const text = (key: ConfigKey): string => present(key) ?? String(spec(key).default ?? "");
-    const list = (key: ConfigKey, isRequired: boolean): unknown[] => {
-        const value = isRequired ? required(key) : present(key);
-        if (value === undefined || value === "") {
-            return [...((spec(key).default as readonly string[] | undefined) ?? [])];
-        }
-        try {
-            const parsed: unknown = JSON.parse(value);
-            if (Array.isArray(parsed)) {
-                return parsed;
-            }
-        } catch {
-            // fall through: a plain string where a list belongs
-        }
-        problems.push({
-            key,
-            value: show(value),
-            expected: `${CONFIG_KEYS[key].form}, as a YAML list; set items with: ${setCommand(key, stack)}`,
-        });
-        return [];
-    };
-    const integer = (key: ConfigKey): number => {
-        const value = present(key);
-        if (value === undefined) {
-            return Number(spec(key).default);
-        }
-        if (!/^-?\d+$/.test(value)) {
-            problems.push({ key, value: show(value), expected: CONFIG_KEYS[key].form });
-            return Number.NaN;
-        }
-        return Number(value);
-    };
-    const boolean = (key: ConfigKey): boolean => {
-        const value = present(key);
-        if (value === undefined) {
-            return Boolean(spec(key).default);
-        }
-        if (value !== "true" && value !== "false") {
-            problems.push({ key, value: show(value), expected: CONFIG_KEYS[key].form });
-        }
-        return value === "true";
-    };
-
-    return { present, required, text, list, integer, boolean };
-}
-
 /**
  * Validates raw stack config and returns typed settings. Throws one ValidationError naming every problem.
  * `secret` wraps secret values (`pulumi.secret` in a program) so they never exist as plain strings downstream.
@@ -468,7 +296,7 @@ export function parseStackConfig(
     secret: (value: string) => pulumi.Output<string> = (value) => pulumi.secret(value),
 ): StackSettings {
     const problems: Problem[] = [];
-    const read = configReader(raw, stack, problems);
+    const read = configReader(CONFIG_KEYS, raw, stack, problems, secret);
     const { present, required, text, list, integer, boolean } = read;
     for (const key of Object.keys(raw)) {
         const retired = RETIRED_KEYS[key];
@@ -506,7 +334,7 @@ export function parseStackConfig(
         problems.push({ key: "clusterResourceGroup", value: show(resourceGroupName), expected: CONFIG_KEYS.clusterResourceGroup.form });
     }
     if (clusterName && !isClusterName(clusterName)) {
-        problems.push({ key: "clusterName", value: show(clusterName), expected: CONFIG_KEYS.clusterName.form });
+        problems.push({ key: "clusterName", value: show(clusterName), expected: GRANT_KEYS.clusterName.form });
     }
     if (registryTenantId) {
         checkGuid("registryTenantId", registryTenantId, "a tenant id", problems);
@@ -538,10 +366,10 @@ export function parseStackConfig(
     checkAzureEnvironment("azureEnvironment", azureEnvironment, problems);
     const secretWindowAnchor = present("secretWindowAnchor");
     if (secretWindowAnchor !== undefined) checkPastDate("secretWindowAnchor", secretWindowAnchor, new Date(), problems);
-    const delivery = parseDelivery(raw, stack, read, problems, secret);
+    const delivery = parseDelivery(read, problems);
 
-    const clusterCredentials = credentials("cluster", useOidc, present, stack, problems, secret);
-    const registryCredentials = credentials("registry", useOidc, present, stack, problems, secret);
+    const clusterCredentials = credentials("cluster", useOidc, read, problems, secret);
+    const registryCredentials = credentials("registry", useOidc, read, problems, secret);
 
     throwIfProblems(
         (count) =>
@@ -576,158 +404,38 @@ export function parseStackConfig(
 }
 
 /**
- * Reads `credentialDelivery` and the keys of each delivery. A key of another delivery than the one chosen is a
+ * Reads `credentialDelivery` and the keys of every delivery (each group once, so a malformed value is named whichever
+ * delivery is chosen), then the chosen delivery's settings. A key of another delivery than the one chosen is a
  * problem, never silently ignored.
  */
-function parseDelivery(
-    raw: RawStackConfig,
-    stack: string,
-    read: ConfigReader,
-    problems: Problem[],
-    secret: (value: string) => pulumi.Output<string>,
-): DeliverySettings {
-    const { present, text, list, integer } = read;
-    const delivery = text("credentialDelivery");
-    if (!(CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery)) {
-        problems.push({ key: "credentialDelivery", value: show(delivery), expected: CONFIG_KEYS.credentialDelivery.form });
+function parseDelivery(read: ConfigReader, problems: Problem[]): DeliverySettings {
+    const name = read.text("credentialDelivery");
+    const chosen: AnyDelivery | undefined = deliveryNamed(name);
+    if (chosen === undefined) {
+        problems.push({ key: "credentialDelivery", value: show(name), expected: CREDENTIAL_DELIVERY_KEY.form });
     }
     for (const [key, owners] of DELIVERY_KEYS) {
-        const known = (CREDENTIAL_DELIVERIES as readonly string[]).includes(delivery);
-        if (known && !owners.includes(delivery as CredentialDelivery) && isSetOffDefault(raw, key)) {
+        if (chosen !== undefined && !owners.includes(chosen.name) && read.isSetOffDefault(key)) {
             problems.push({
                 key,
-                value: spec(key).secret ? "a secret (value hidden)" : show(raw[key]),
-                expected: `no ${key} unless credentialDelivery is ${owners.join(" or ")} (it is ${show(delivery)}); remove it from Pulumi.${stack}.yaml`,
+                value: CONFIG_KEYS[key].secret ? "a secret (value hidden)" : show(read.raw(key)),
+                expected: `no ${key} unless credentialDelivery is ${owners.join(" or ")} (it is ${show(name)}); remove it from Pulumi.${read.stack}.yaml`,
             });
         }
     }
-    const roles = checkClusterTenantRoles("clusterRoleAssignments", list("clusterRoleAssignments", false), problems);
-    const deletePolicy = text("clusterDeletePolicy");
-    if (!(BINDING_DELETE_POLICIES as readonly string[]).includes(deletePolicy)) {
-        problems.push({ key: "clusterDeletePolicy", value: show(deletePolicy), expected: CONFIG_KEYS.clusterDeletePolicy.form });
+    // An unknown delivery is reported above; the settings are then the default delivery's, never used.
+    const delivery = chosen ?? DELIVERY_TABLE[0];
+    const values = new Map<ConfigKeyGroup<unknown>, unknown>();
+    for (const group of DELIVERY_KEY_GROUPS) {
+        values.set(group, group.read(read, problems, delivery.configKeys.includes(group)));
     }
-    const restoreClientId = present("restoreClientId");
-    const restoreSecret = present("restoreClientSecret");
-    if (deletePolicy === "restore") {
-        if (restoreClientId === undefined) {
-            problems.push({
-                key: "restoreClientId",
-                value: undefined,
-                expected: `the client id to restore, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientId", stack)}`,
-            });
-        }
-        if (restoreSecret === undefined) {
-            problems.push({
-                key: "restoreClientSecret",
-                value: undefined,
-                expected: `its client secret, as clusterDeletePolicy is restore; set it with: ${setCommand("restoreClientSecret", stack)}`,
-            });
-        }
-    } else if (restoreClientId !== undefined || restoreSecret !== undefined) {
-        problems.push({
-            key: restoreClientId !== undefined ? "restoreClientId" : "restoreClientSecret",
-            value: restoreClientId !== undefined ? show(restoreClientId) : "a secret (value hidden)",
-            expected: `no restore credentials unless clusterDeletePolicy is restore (it is ${show(deletePolicy)})`,
-        });
-    }
-    if (restoreClientId !== undefined) checkGuid("restoreClientId", restoreClientId, "a client (application) id", problems);
-    const timeoutMinutes = integer("resetTimeoutMinutes");
-    if (!Number.isNaN(timeoutMinutes) && (timeoutMinutes < 5 || timeoutMinutes > 1440)) {
-        problems.push({ key: "resetTimeoutMinutes", value: show(timeoutMinutes), expected: CONFIG_KEYS.resetTimeoutMinutes.form });
-    }
-    const namespaces = checkKubernetesNames(
-        "pullSecretNamespaces",
-        list("pullSecretNamespaces", false),
-        "label",
-        CLUSTER_SIDE.includes(delivery as CredentialDelivery),
-        problems,
-    );
-    if (delivery === "federatedPullSecret" && namespaces.length > MAX_FEDERATED_CREDENTIALS) {
-        problems.push({
-            key: "pullSecretNamespaces",
-            value: `${namespaces.length} namespaces`,
-            expected: `at most ${MAX_FEDERATED_CREDENTIALS} with federatedPullSecret: each needs a federated credential on the application, and Entra allows ${MAX_FEDERATED_CREDENTIALS} per application`,
-        });
-    }
-    const minter = text("tokenMinterServiceAccount");
-    checkKubernetesName("tokenMinterServiceAccount", minter, problems);
-    const refreshInterval = text("tokenRefreshInterval");
-    if (!isRefreshInterval(refreshInterval)) {
-        problems.push({ key: "tokenRefreshInterval", value: show(refreshInterval), expected: REFRESH_INTERVAL_FORM });
-    }
-    const target = text("pullSecretTarget");
-    if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
-        problems.push({ key: "pullSecretTarget", value: show(target), expected: PULL_SECRET_TARGET_FORM });
-    }
-    if (target === "pods" && isSetOffDefault(raw, "pullSecretServiceAccounts")) {
-        problems.push({
-            key: "pullSecretServiceAccounts",
-            value: raw.pullSecretServiceAccounts,
-            expected: "no service accounts with pullSecretTarget pods: every new pod in the namespaces gets the secret; remove the key",
-        });
-    }
-    const serviceAccounts = checkKubernetesNames(
-        "pullSecretServiceAccounts",
-        list("pullSecretServiceAccounts", false),
-        "subdomain",
-        false,
-        problems,
-    );
-    const secretName = text("pullSecretName");
-    checkKubernetesName("pullSecretName", secretName, problems);
-    const kubeconfig = present("kubeconfig");
-    if (kubeconfig !== undefined && kubeconfig !== ENCRYPTED_VALUE && !looksLikeKubeconfig(kubeconfig)) {
-        problems.push({
-            key: "kubeconfig",
-            value: "a secret (value hidden) that is not a kubeconfig",
-            expected: CONFIG_KEYS.kubeconfig.form,
-        });
-    }
-
-    return ((): DeliverySettings => {
-        switch (delivery as CredentialDelivery) {
-            case "imagePullSecret":
-                return {
-                    kind: "imagePullSecret",
-                    namespaces,
-                    target: target as PullSecretTarget,
-                    serviceAccounts: target === "pods" ? [] : serviceAccounts,
-                    secretName,
-                    kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
-                };
-            case "federatedPullSecret":
-                return {
-                    kind: "federatedPullSecret",
-                    namespaces,
-                    target: target as PullSecretTarget,
-                    serviceAccounts: target === "pods" ? [] : serviceAccounts,
-                    secretName,
-                    kubeconfig: kubeconfig === undefined ? undefined : secret(kubeconfig),
-                    minterServiceAccount: minter,
-                    refreshInterval,
-                };
-            case "none":
-                return { kind: "none" };
-            default:
-                return {
-                    kind: "clusterServicePrincipal",
-                    roles,
-                    deletePolicy: deletePolicy as BindingDeletePolicy,
-                    restore:
-                        restoreClientId !== undefined && restoreSecret !== undefined
-                            ? { clientId: restoreClientId, secret: secret(restoreSecret) }
-                            : undefined,
-                    timeoutMinutes,
-                };
-        }
-    })();
+    return delivery.settings(<T>(group: ConfigKeyGroup<T>) => values.get(group) as T, read, problems) as DeliverySettings;
 }
 
 function credentials(
     tenant: "cluster" | "registry",
     useOidc: boolean,
-    present: (key: ConfigKey) => string | undefined,
-    stack: string,
+    { present, setCommand }: ConfigReader,
     problems: Problem[],
     secret: (value: string) => pulumi.Output<string>,
 ): TenantCredentials {
@@ -742,7 +450,7 @@ function credentials(
         problems.push({
             key: idKey,
             value: undefined,
-            expected: `the client id that ${secretKey} belongs to; set it with: ${setCommand(idKey, stack)}`,
+            expected: `the client id that ${secretKey} belongs to; set it with: ${setCommand(idKey)}`,
         });
     }
     if (clientSecret !== undefined && useOidc) {
@@ -757,14 +465,14 @@ function credentials(
         problems.push({
             key: idKey,
             value: undefined,
-            expected: `the client id to federate as when useOidc is true; set it with: ${setCommand(idKey, stack)}`,
+            expected: `the client id to federate as when useOidc is true; set it with: ${setCommand(idKey)}`,
         });
     }
     if (clientId !== undefined && clientSecret === undefined && !useOidc) {
         problems.push({
             key: secretKey,
             value: undefined,
-            expected: `a client secret for ${idKey} (or useOidc: true); set it with: ${setCommand(secretKey, stack)}`,
+            expected: `a client secret for ${idKey} (or useOidc: true); set it with: ${setCommand(secretKey)}`,
         });
     }
     return { clientId, clientSecret: clientSecret === undefined ? undefined : secret(clientSecret), useOidc };

@@ -3,42 +3,22 @@
  *
  * It is a grant plus a delivery. The grant (`grant.ts`) is Microsoft's manual procedure as code: a multitenant
  * application and its secret in tenant A, its service principal in both tenants, a pull role on every registry in
- * tenant B. The delivery hands the credentials to the cluster: by switching the cluster's own service principal
- * (`delivery/clusterServicePrincipal.ts`), as a Kubernetes image pull secret (`delivery/imagePullSecret.ts`), or not
- * at all. Each delivery is checked before the grant is declared, and declared after it.
+ * tenant B. The delivery hands the credentials to the cluster; each is a folder under `deliveries/` behind one
+ * interface (`deliveries/delivery.ts`), and this component knows them only through that and their table
+ * (`deliveries/index.ts`): which argument chooses one, its checks, and its plan, checked before the grant is
+ * declared and declared after it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Secret } from "@pulumi/kubernetes/core/v1";
-import {
-    adminConsentUrl,
-    isAzureEnvironment,
-    isClusterName,
-    isResourceGroupName,
-    type AzureEnvironment,
-    type RegistryId,
-} from "./azureIds";
+import { adminConsentUrl, isAzureEnvironment, registryLoginServer, type AzureEnvironment, type RegistryId } from "./azureIds";
 import type { ClusterCredentialBinding, ClusterCredentialBindingArgs } from "./clusterBinding";
-import type * as ClusterServicePrincipalModule from "./delivery/clusterServicePrincipal";
-import type { ClusterToBind } from "./delivery/clusterServicePrincipal";
+import { DELIVERY_TABLE, type DeliveryArguments } from "./deliveries";
+import type { AnyDelivery, PlannedDelivery } from "./deliveries/delivery";
 import {
-    DEFAULT_PULL_SECRET_NAME,
-    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
-    PULL_SECRET_TARGETS,
-    PULL_SECRET_TARGET_FORM,
-    registryLoginServer,
-} from "./delivery/dockerConfig";
-import type * as ImagePullSecretModule from "./delivery/imagePullSecret";
-import type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
-import type * as FederatedPullSecretModule from "./delivery/federatedPullSecret";
-import type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
-import {
-    DEFAULT_MINTER_SERVICE_ACCOUNT,
-    DEFAULT_REFRESH_INTERVAL,
-    MAX_FEDERATED_CREDENTIALS,
-    REFRESH_INTERVAL_FORM,
-    federationSubject,
-    isRefreshInterval,
-} from "./delivery/externalSecrets";
+    checkClusterToBind,
+    declarations as clusterServicePrincipalDeclarations,
+    type ClusterToBind,
+} from "./deliveries/clusterServicePrincipal";
 import type * as ResourcesModule from "@pulumi/azure-native/resources";
 import {
     DEFAULT_REGISTRY_ROLE,
@@ -51,14 +31,12 @@ import {
     type RegistryRoleChoice,
     type RepositoryLimits,
 } from "./registryAccess";
-import { declareGrant, type Grant, type GrantArgs, type RegistryTenantProviders } from "./grant";
+import { declareGrant, type GrantArgs, type RegistryTenantProviders } from "./grant";
 import {
     checkApplicationName,
     checkAzureEnvironment,
     checkClusterTenantRoles,
     checkGuid,
-    checkKubernetesName,
-    checkKubernetesNames,
     checkObjectIds,
     checkPastDate,
     checkRegistryIds,
@@ -72,27 +50,12 @@ import {
     type ResolvedClusterTenantRole,
 } from "./validation";
 
-export type { ClusterToBind } from "./delivery/clusterServicePrincipal";
-export type { ImagePullSecretDelivery } from "./delivery/imagePullSecret";
-export type { FederatedPullSecretDelivery } from "./delivery/federatedPullSecret";
+export type { ClusterToBind } from "./deliveries/clusterServicePrincipal";
+export type { ImagePullSecretDelivery } from "./deliveries/imagePullSecret";
+export type { FederatedPullSecretDelivery } from "./deliveries/federatedPullSecret";
 export type { RegistryTenantProviders } from "./grant";
 
-// Each delivery module is loaded only by the stacks that use it: the image pull secret loads @pulumi/kubernetes,
-// the cluster switch the dynamic provider and the AKS read. The type-only imports above cost nothing at run time.
-function clusterServicePrincipalDelivery(): typeof ClusterServicePrincipalModule {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/clusterServicePrincipal") as typeof ClusterServicePrincipalModule;
-}
-function federatedPullSecretDelivery(): typeof FederatedPullSecretModule {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/federatedPullSecret") as typeof FederatedPullSecretModule;
-}
-function imagePullSecretDelivery(): typeof ImagePullSecretModule {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("./delivery/imagePullSecret") as typeof ImagePullSecretModule;
-}
-
-export interface CrossTenantAcrPullArgs {
+export interface CrossTenantAcrPullArgs extends DeliveryArguments {
     /** Entra tenant id of the AKS cluster (tenant A), where the application and its secret live. */
     readonly clusterTenantId: string;
     /** Entra tenant id of the registries (tenant B); must differ from `clusterTenantId`. */
@@ -125,25 +88,6 @@ export interface CrossTenantAcrPullArgs {
     /** Azure cloud: the admin-consent link and the registries' login servers. Default `public`. */
     readonly azureEnvironment?: AzureEnvironment;
     /**
-     * Delivery by the cluster's service principal: switch this existing service-principal cluster to the
-     * application's credentials, after every role assignment exists. The cluster is read first (through the
-     * component's azure-native provider, whose subscription must be the cluster's) and a managed-identity cluster
-     * stops the run before anything is created. Omit it for a cluster this stack owns: feed
-     * `servicePrincipalProfile` to its ManagedCluster and call `bindCluster`. Not together with `imagePullSecret`.
-     */
-    readonly cluster?: ClusterToBind;
-    /**
-     * Delivery as a Kubernetes image pull secret, for any cluster (managed-identity ones included): a Secret in each
-     * namespace and a reference from each service account. Not together with `cluster`.
-     */
-    readonly imagePullSecret?: ImagePullSecretDelivery;
-    /**
-     * Delivery with no secret at all: registry tokens minted in the cluster by External Secrets Operator from a
-     * federated credential per namespace (the cluster's OIDC issuer must be enabled, ESO installed). The grant has no
-     * password and nothing to renew. Not together with `cluster` or `imagePullSecret`.
-     */
-    readonly federatedPullSecret?: FederatedPullSecretDelivery;
-    /**
      * Roles the cluster's previous principal held in tenant A (for example NetworkContributor on a custom VNet
      * subnet), granted to the application's tenant-A principal before the switch through the cluster-tenant provider.
      * Only for service-principal clusters (`cluster` or `bindCluster`).
@@ -172,77 +116,15 @@ export interface ServicePrincipalProfile {
 export const DEFAULT_SECRET_LIFETIME_DAYS = 180;
 export const DEFAULT_SECRET_RENEW_BEFORE_DAYS = 30;
 
-/** Checks a cluster to bind: ids and names, and a principal to restore when the policy says restore. */
-function checkClusterToBind(key: string, cluster: ClusterToBind, problems: Problem[]): void {
-    checkGuid(`${key}.subscriptionId`, cluster.subscriptionId, "a subscription id", problems);
-    if (!isResourceGroupName(cluster.resourceGroupName)) {
-        problems.push({ key: `${key}.resourceGroupName`, value: show(cluster.resourceGroupName), expected: "a resource group name" });
-    }
-    if (!isClusterName(cluster.clusterName)) {
-        problems.push({ key: `${key}.clusterName`, value: show(cluster.clusterName), expected: "an AKS cluster name" });
-    }
-    if (cluster.deletePolicy === "restore" && !cluster.restore) {
-        problems.push({
-            key: `${key}.restore`,
-            value: undefined,
-            expected: 'the service principal to restore when deletePolicy is "restore"',
-        });
-    }
-}
-
-/** The image pull secret delivery with its defaults applied. */
-interface CheckedPullSecret {
-    readonly delivery: ImagePullSecretDelivery;
-    readonly secretName: string;
-    readonly serviceAccounts: readonly string[];
-}
-
-/**
- * Checks the image pull secret delivery: a provider and its kubeconfig, namespaces, where the reference goes,
- * service accounts and the Secret's name.
- */
-function checkImagePullSecret(key: string, delivery: ImagePullSecretDelivery, problems: Problem[]): CheckedPullSecret {
-    if (typeof delivery.provider !== "object" || delivery.provider === null) {
-        problems.push({
-            key: `${key}.provider`,
-            value: undefined,
-            expected: "the cluster's Kubernetes provider (spread clusterConnection: { ...clusterConnection(...), namespaces })",
-        });
-    }
-    if (delivery.kubeconfig === undefined || delivery.kubeconfig === null || delivery.kubeconfig === "") {
-        problems.push({
-            key: `${key}.kubeconfig`,
-            value: undefined,
-            expected: "the kubeconfig of that provider (clusterConnection returns both)",
-        });
-    }
-    checkKubernetesNames(`${key}.namespaces`, delivery.namespaces ?? [], "label", true, problems);
-    const target = delivery.target ?? "serviceAccounts";
-    if (!(PULL_SECRET_TARGETS as readonly string[]).includes(target)) {
-        problems.push({ key: `${key}.target`, value: show(target), expected: PULL_SECRET_TARGET_FORM });
-    }
-    if (target === "pods" && delivery.serviceAccounts !== undefined && delivery.serviceAccounts.length > 0) {
-        problems.push({
-            key: `${key}.serviceAccounts`,
-            value: show(delivery.serviceAccounts),
-            expected: "no service accounts with target pods: every pod in the namespaces gets the secret",
-        });
-    }
-    const serviceAccounts = target === "pods" ? [] : (delivery.serviceAccounts ?? DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS);
-    checkKubernetesNames(`${key}.serviceAccounts`, serviceAccounts, "subdomain", false, problems);
-    const secretName = delivery.secretName ?? DEFAULT_PULL_SECRET_NAME;
-    checkKubernetesName(`${key}.secretName`, secretName, problems);
-    return { delivery, secretName, serviceAccounts };
-}
-
 /** The component's arguments, checked and parsed once. */
 interface CheckedArgs {
     readonly registries: RegistryId[];
     /** Keyed by lower-case registry name. */
     readonly repositoryLimits: ReadonlyMap<string, RepositoryLimits>;
     readonly clusterTenantRoles: ResolvedClusterTenantRole[];
-    readonly pullSecret?: CheckedPullSecret;
-    readonly federated?: CheckedFederated;
+    /** The delivery the arguments choose (the table's default when none is given), and its argument, checked. */
+    readonly delivery: AnyDelivery;
+    readonly deliveryArgument: unknown;
 }
 
 /**
@@ -279,32 +161,38 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
         checkPastDate("initialSecretWindowAnchor", args.initialSecretWindowAnchor, now, problems);
     }
     const clusterTenantRoles = checkClusterTenantRoles("clusterTenantRoles", args.clusterTenantRoles ?? [], problems);
-    if (args.cluster) {
-        checkClusterToBind("cluster", args.cluster, problems);
-    }
-    const pullSecret = args.imagePullSecret ? checkImagePullSecret("imagePullSecret", args.imagePullSecret, problems) : undefined;
-    const federated = args.federatedPullSecret ? checkFederated("federatedPullSecret", args.federatedPullSecret, problems) : undefined;
-    const given = (["cluster", "imagePullSecret", "federatedPullSecret"] as const).filter((key) => args[key] !== undefined);
+    // Every delivery whose argument is given checks it; at most one may be given.
+    const given = DELIVERY_TABLE.filter((delivery) => delivery.argument !== undefined && args[delivery.argument.key] !== undefined);
+    const checkedArguments = given.map((delivery) =>
+        delivery.checkArgument(delivery.argument!.key, args[delivery.argument!.key], problems),
+    );
     if (given.length > 1) {
+        const choices = DELIVERY_TABLE.flatMap((delivery) =>
+            delivery.argument ? [`${delivery.argument.key} (${delivery.argument.summary})`] : [],
+        );
         problems.push({
-            key: given[1],
-            value: `given together with ${given[0]}`,
-            expected:
-                "one delivery: cluster (switch a service-principal cluster), imagePullSecret (a pull secret, any cluster) or federatedPullSecret (tokens minted in the cluster, no secret)",
+            key: given[1].argument!.key,
+            value: `given together with ${given[0].argument!.key}`,
+            expected: `one delivery: ${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`,
         });
     }
-    const clusterSide = args.imagePullSecret ? "imagePullSecret" : args.federatedPullSecret ? "federatedPullSecret" : undefined;
-    if (clusterSide && clusterTenantRoles.length > 0) {
+    const withoutRoles = given.find((delivery) => !delivery.clusterTenantRoles);
+    if (withoutRoles && clusterTenantRoles.length > 0) {
         problems.push({
             key: "clusterTenantRoles",
             value: `${clusterTenantRoles.length} role(s)`,
-            expected: `no cluster-tenant roles with ${clusterSide}: they exist for a cluster that signs in as the application`,
+            expected: `no cluster-tenant roles with ${withoutRoles.argument!.key}: they exist for a cluster that signs in as the application`,
         });
     }
-    if (federated) {
+    const withoutSecret = given.find((delivery) => !delivery.secret);
+    if (withoutSecret) {
         for (const key of ["secretLifetimeDays", "secretRenewBeforeDays", "initialSecretWindowAnchor"] as const) {
             if (args[key] !== undefined) {
-                problems.push({ key, value: show(args[key]), expected: `no ${key} with federatedPullSecret: it has no secret to renew` });
+                problems.push({
+                    key,
+                    value: show(args[key]),
+                    expected: `no ${key} with ${withoutSecret.argument!.key}: it has no secret to renew`,
+                });
             }
         }
     }
@@ -312,71 +200,13 @@ function checkArgs(name: string, args: CrossTenantAcrPullArgs, now: Date): Check
         (count) => `Invalid arguments for CrossTenantAcrPull "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
         problems,
     );
-    return { registries, repositoryLimits, clusterTenantRoles, pullSecret, federated };
-}
-
-/** The federated delivery with its defaults applied. */
-interface CheckedFederated extends CheckedPullSecret {
-    readonly delivery: FederatedPullSecretDelivery;
-    readonly minter: string;
-    readonly refreshInterval: string;
+    const delivery = given[0] ?? DELIVERY_TABLE.find((candidate) => candidate.argument === undefined)!;
+    return { registries, repositoryLimits, clusterTenantRoles, delivery, deliveryArgument: checkedArguments[0] };
 }
 
 /**
- * Checks the federated delivery: the image pull secret delivery's settings, the cluster whose issuer it trusts,
- * the minting service account, the refresh interval, and Entra's limit of federated credentials per application
- * (one per namespace).
- */
-function checkFederated(key: string, delivery: FederatedPullSecretDelivery, problems: Problem[]): CheckedFederated {
-    const base = checkImagePullSecret(key, delivery, problems);
-    const cluster = delivery.cluster as FederatedPullSecretDelivery["cluster"] | undefined;
-    if (!cluster || !isResourceGroupName(cluster.resourceGroupName)) {
-        problems.push({
-            key: `${key}.cluster.resourceGroupName`,
-            value: show(cluster?.resourceGroupName),
-            expected: "a resource group name",
-        });
-    }
-    if (!cluster || !isClusterName(cluster.clusterName)) {
-        problems.push({ key: `${key}.cluster.clusterName`, value: show(cluster?.clusterName), expected: "an AKS cluster name" });
-    }
-    const minter = delivery.minterServiceAccount ?? DEFAULT_MINTER_SERVICE_ACCOUNT;
-    checkKubernetesName(`${key}.minterServiceAccount`, minter, problems);
-    const refreshInterval = delivery.refreshInterval ?? DEFAULT_REFRESH_INTERVAL;
-    if (!isRefreshInterval(refreshInterval)) {
-        problems.push({ key: `${key}.refreshInterval`, value: show(refreshInterval), expected: REFRESH_INTERVAL_FORM });
-    }
-    const namespaces = delivery.namespaces ?? [];
-    if (namespaces.length > MAX_FEDERATED_CREDENTIALS) {
-        problems.push({
-            key: `${key}.namespaces`,
-            value: `${namespaces.length} namespaces`,
-            expected: `at most ${MAX_FEDERATED_CREDENTIALS}: each needs a federated credential on the application, and Entra allows ${MAX_FEDERATED_CREDENTIALS} per application`,
-        });
-    }
-    return { ...base, delivery, minter, refreshInterval };
-}
-
-/** What a delivery declared. */
-interface Delivered {
-    readonly clusterBinding?: ClusterCredentialBinding;
-    readonly pullSecrets: readonly Secret[];
-    readonly pullSecretRefs: readonly string[];
-}
-
-/** A delivery: checked before the grant is declared, declared after it. */
-interface PlannedDelivery {
-    /** Resolves once the delivery's checks pass; the grant waits for it. Absent when there is nothing to check. */
-    readonly ready?: pulumi.Output<unknown>;
-    /** For a federated delivery: what the grant's federated credentials trust, instead of a password. */
-    readonly federation?: GrantArgs["federated"];
-    /** Declares the delivery, once the grant exists. */
-    deliver(grant: Grant): Delivered;
-}
-
-/**
- * Plans the delivery the arguments ask for: the cluster's service principal (`cluster`), an image pull secret
- * (`imagePullSecret`), or none. Each is loaded only when asked for, and starts its checks now.
+ * Plans the delivery the arguments chose: it starts its checks now, and says what it adds to the grant and what it
+ * declares once the grant exists. Each delivery loads its declarations (and their SDKs) only when planned.
  */
 function planDelivery(
     name: string,
@@ -385,69 +215,14 @@ function planDelivery(
     loginServers: readonly string[],
     component: CrossTenantAcrPull,
 ): PlannedDelivery {
-    const nothing: Delivered = { pullSecrets: [], pullSecretRefs: [] };
-    const cluster = args.cluster;
-    if (cluster) {
-        return {
-            ready: clusterServicePrincipalDelivery().checkClusterTakesServicePrincipal(cluster, component),
-            deliver: () => ({ ...nothing, clusterBinding: component.bindCluster(`${name}-cluster-binding`, cluster) }),
-        };
-    }
-    const pullSecret = checked.pullSecret;
-    if (pullSecret) {
-        const module = imagePullSecretDelivery();
-        const targets = module.checkPullSecretTargets(
-            name,
-            pullSecret.delivery,
-            pullSecret.secretName,
-            pullSecret.serviceAccounts,
-            component,
-        );
-        return {
-            ready: targets.ready,
-            deliver: (grant) => {
-                const credentials = { clientId: grant.application.clientId, secret: grant.secret!, loginServers };
-                const options = { parent: component, dependsOn: grant.ready };
-                const declared = module.deliverPullSecret(name, targets, credentials, options);
-                return { pullSecrets: declared.secrets, pullSecretRefs: declared.refs };
-            },
-        };
-    }
-    const federated = checked.federated;
-    if (federated) {
-        const module = federatedPullSecretDelivery();
-        const checks = module.checkFederatedTargets(name, federated.delivery, federated.secretName, federated.serviceAccounts, component);
-        const environment = args.azureEnvironment ?? "public";
-        return {
-            ready: checks.targets.ready,
-            federation: {
-                issuer: checks.issuer,
-                subjects: federated.delivery.namespaces.map((namespace) => ({
-                    key: namespace,
-                    subject: federationSubject(namespace, federated.minter),
-                })),
-            },
-            deliver: (grant) => {
-                const declared = module.deliverFederatedPullSecret(
-                    name,
-                    checks,
-                    {
-                        clientId: grant.application.clientId,
-                        registryTenantId: args.registryTenantId,
-                        environment,
-                        registries: checked.registries.map((registry, index) => ({
-                            registryName: registry.registryName,
-                            loginServer: loginServers[index],
-                        })),
-                    },
-                    { minter: federated.minter, refreshInterval: federated.refreshInterval },
-                    { parent: component, dependsOn: grant.ready },
-                );
-                return { pullSecrets: [], pullSecretRefs: declared.refs };
-            },
-        };
-    }
-    return { deliver: () => nothing };
+    return checked.delivery.plan(checked.deliveryArgument, {
+        name,
+        component,
+        registryTenantId: args.registryTenantId,
+        environment: args.azureEnvironment ?? "public",
+        registries: checked.registries,
+        loginServers,
+    });
 }
 
 /**
@@ -548,7 +323,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
     public readonly adminConsentUrl: pulumi.Output<string>;
     /** `{ clientId, secret }` for an AKS `servicePrincipalProfile`. Secret. Undefined with `federatedPullSecret`. */
     public readonly servicePrincipalProfile: pulumi.Output<ServicePrincipalProfile | undefined>;
-    /** `namespace/name` of every image pull secret (empty unless `imagePullSecret` was given). */
+    /** `namespace/name` of every pull secret in the cluster: with `imagePullSecret` and `federatedPullSecret`, else empty. */
     public readonly pullSecrets: pulumi.Output<string[]>;
 
     /** The tenant-A service principal and every role assignment: what must exist before a cluster uses the credentials. */
@@ -650,7 +425,7 @@ export class CrossTenantAcrPull extends pulumi.ComponentResource {
                 `Invalid cluster for CrossTenantAcrPull.bindCluster "${name}": ${count} problem${count === 1 ? "" : "s"}; nothing was declared.`,
             problems,
         );
-        return clusterServicePrincipalDelivery().bindClusterServicePrincipal(name, cluster, this.bindingSource!, {
+        return clusterServicePrincipalDeclarations().bindClusterServicePrincipal(name, cluster, this.bindingSource!, {
             parent: this,
             dependsOn: [...this.readyForCluster, ...(opts?.dependsOn ?? [])],
         });

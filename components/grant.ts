@@ -11,7 +11,6 @@ import { RandomId } from "@pulumi/random/randomId";
 import type { Provider as AzureNativeProvider } from "@pulumi/azure-native/provider";
 import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azureIds";
 import { heldUntil } from "./registrationHold";
-import { FEDERATION_AUDIENCE } from "./delivery/externalSecrets";
 import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
 import { secretDatesFromTags, secretHealth, secretTags, type SecretDelivery } from "./secretHealth";
@@ -54,6 +53,8 @@ export interface GrantArgs {
      */
     readonly federated?: {
         readonly issuer: pulumi.Output<string>;
+        /** The audience the cluster's tokens are requested for (`api://AzureADTokenExchange`). */
+        readonly audience: string;
         readonly subjects: readonly { readonly key: string; readonly subject: string }[];
     };
     /**
@@ -147,7 +148,7 @@ export function declareGrant(name: string, args: GrantArgs, parent: pulumi.Resou
                     description: subject,
                     issuer: args.federated!.issuer,
                     subject,
-                    audiences: [FEDERATION_AUDIENCE],
+                    audiences: [args.federated!.audience],
                 },
                 { parent },
             ),

@@ -16,15 +16,11 @@ export { REGISTRY_ROLES, adminConsentUrl, parseRegistryId, roleDefinitionId } fr
 export type { AzureEnvironment, RegistryId, RegistryRole } from "./azureIds";
 export { DEFAULT_REGISTRY_ROLE, REGISTRY_ROLE_CHOICES, plannedAssignments, repositoryCondition } from "./registryAccess";
 export type { PlannedAssignment, RegistryRoleChoice, RepositoryLimits } from "./registryAccess";
-export {
-    DEFAULT_PULL_SECRET_NAME,
-    DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS,
-    PULL_SECRET_TARGETS,
-    REGISTRY_LOGIN_SUFFIXES,
-    dockerConfigJson,
-    registryLoginServer,
-} from "./delivery/dockerConfig";
-export type { DockerAuth, DockerConfig, PullSecretTarget } from "./delivery/dockerConfig";
+export { REGISTRY_LOGIN_SUFFIXES, registryLoginServer } from "./azureIds";
+export { DEFAULT_PULL_SECRET_NAME, DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS, PULL_SECRET_TARGETS } from "./pullSecretTarget/settings";
+export type { PullSecretTarget } from "./pullSecretTarget/settings";
+export { dockerConfigJson } from "./deliveries/imagePullSecret/dockerConfig";
+export type { DockerAuth, DockerConfig } from "./deliveries/imagePullSecret/dockerConfig";
 export {
     DEFAULT_MINTER_SERVICE_ACCOUNT,
     DEFAULT_REFRESH_INTERVAL,
@@ -32,9 +28,9 @@ export {
     acrAccessTokenSpec,
     externalSecretSpec,
     federationSubject,
-} from "./delivery/externalSecrets";
-export { clusterConnection, clusterKubernetesProvider, type ClusterConnection } from "./delivery/kubernetesProvider";
-export type { ClusterKubernetesProviderArgs } from "./delivery/kubernetesProvider";
+} from "./deliveries/federatedPullSecret/externalSecrets";
+export { clusterConnection, clusterKubernetesProvider, type ClusterConnection } from "./pullSecretTarget/kubernetesProvider";
+export type { ClusterKubernetesProviderArgs } from "./pullSecretTarget/kubernetesProvider";
 export { secretSchedule } from "./secretSchedule";
 export type { SecretSchedule, SecretScheduleInput } from "./secretSchedule";
 export { ValidationError } from "./validation";

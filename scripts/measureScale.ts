@@ -62,8 +62,8 @@ async function child(mode: ScaleMode, namespaceCount: number): Promise<void> {
     fake.kubernetesStore.objects = objects;
     const api = mode === "references" ? await fake.startFakeDiscovery() : undefined;
     const { clusterConnection } = require(
-        path.join(BIN, "components", "delivery", "kubernetesProvider.js"),
-    ) as typeof import("../components/delivery/kubernetesProvider");
+        path.join(BIN, "components", "pullSecretTarget", "kubernetesProvider.js"),
+    ) as typeof import("../components/pullSecretTarget/kubernetesProvider");
     const cluster = clusterConnection("cluster", {
         subscriptionId: "cccccccc-0000-4000-8000-00000000000c",
         resourceGroupName: "rg",
@@ -74,8 +74,8 @@ async function child(mode: ScaleMode, namespaceCount: number): Promise<void> {
     const waitFor: import("@pulumi/pulumi").Output<unknown>[] = [];
     if (mode === "references") {
         const delivery = require(
-            path.join(BIN, "components", "delivery", "imagePullSecret.js"),
-        ) as typeof import("../components/delivery/imagePullSecret");
+            path.join(BIN, "components", "deliveries", "imagePullSecret", "declare.js"),
+        ) as typeof import("../components/deliveries/imagePullSecret/declare");
         const targets = delivery.checkPullSecretTargets(
             "pull",
             { ...cluster, namespaces, serviceAccounts: [...SCALE_SERVICE_ACCOUNTS] },
@@ -90,8 +90,8 @@ async function child(mode: ScaleMode, namespaceCount: number): Promise<void> {
         // the same wait of every patch for every target's check (the list each read found).
         const core = require("@pulumi/kubernetes/core/v1") as typeof import("@pulumi/kubernetes/core/v1");
         const { dockerConfigJson } = require(
-            path.join(BIN, "components", "delivery", "dockerConfig.js"),
-        ) as typeof import("../components/delivery/dockerConfig");
+            path.join(BIN, "components", "deliveries", "imagePullSecret", "dockerConfig.js"),
+        ) as typeof import("../components/deliveries/imagePullSecret/dockerConfig");
         const document = credentials.secret.apply((secret) => Buffer.from(dockerConfigJson(loginServers, "id", secret)).toString("base64"));
         const checks: import("@pulumi/pulumi").Output<unknown>[] = [];
         const planned: {

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { clusterIdentity } from "../components/reset/clusterIdentity";
-import { servicePrincipalDeliveryProblem } from "../components/delivery/clusterServicePrincipal";
+import { servicePrincipalDeliveryProblem } from "../components/deliveries/clusterServicePrincipal/declare";
 
 const CLUSTER = { subscriptionId: "aaaaaaaa-1111-4111-8111-11111111111a", resourceGroupName: "rg-aks", clusterName: "aks-prod" };
 

@@ -7,7 +7,7 @@ import type {
     CrossTenantAcrPullArgs,
     ImagePullSecretDelivery,
 } from "../components/crossTenantAcrPull";
-import type { DockerConfig } from "../components/delivery/dockerConfig";
+import type { DockerConfig } from "../components/deliveries/imagePullSecret/dockerConfig";
 import { ValidationError } from "../components/validation";
 import { startFakeDiscovery, type FakeDiscovery } from "./fakeDiscovery";
 import {

@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import { dockerConfigJson, registryLoginServer } from "../components/delivery/dockerConfig";
+import { registryLoginServer } from "../components/azureIds";
+import { dockerConfigJson } from "../components/deliveries/imagePullSecret/dockerConfig";
 import { loadTlsFixture } from "./fakeArm";
 import { freePort } from "./freePort";
 

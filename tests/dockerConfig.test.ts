@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { AzureEnvironment } from "../components/azureIds";
-import { dockerConfigJson, type DockerConfig, REGISTRY_LOGIN_SUFFIXES, registryLoginServer } from "../components/delivery/dockerConfig";
+import { REGISTRY_LOGIN_SUFFIXES, registryLoginServer } from "../components/azureIds";
+import { dockerConfigJson, type DockerConfig } from "../components/deliveries/imagePullSecret/dockerConfig";
 
 const CLIENT_ID = "cccccccc-4444-4444-8444-4444444444c1";
 // Entra client secrets use `~ . _ -`; the colon and the non-ASCII letters check that the first-colon split and

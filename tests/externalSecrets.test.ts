@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { goDuration, isRefreshInterval } from "../components/delivery/externalSecrets";
+import { goDuration, isRefreshInterval } from "../components/deliveries/federatedPullSecret/externalSecrets";
 
 describe("refresh intervals in Go's form", () => {
     it("writes every accepted interval as time.Duration prints it, which ESO writes back", () => {

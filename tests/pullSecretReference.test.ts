@@ -14,8 +14,8 @@ import {
     planAdd,
     planRemove,
     planTakeOver,
-} from "../components/delivery/pullSecretReference";
-import { podPullSecretBindingSpec, podPullSecretPolicySpec } from "../components/delivery/podPullSecretPolicy";
+} from "../components/pullSecretTarget/pullSecretReference";
+import { podPullSecretBindingSpec, podPullSecretPolicySpec } from "../components/pullSecretTarget/podPullSecretPolicy";
 
 const OURS = "acr-cross-tenant-pull";
 

@@ -42,7 +42,7 @@ describe("shipped sources", () => {
         const modules = [
             ...RUNTIME_MODULES.map((name) => path.join(ROOT_FOR_SOURCES, "components", "reset", `${name}.ts`)),
             ...["pullSecretReference", "pullSecretReferenceRuntime", "pullSecretReferenceProvider"].map((name) =>
-                path.join(ROOT_FOR_SOURCES, "components", "delivery", `${name}.ts`),
+                path.join(ROOT_FOR_SOURCES, "components", "pullSecretTarget", `${name}.ts`),
             ),
         ];
         for (const file of modules) {

@@ -37,19 +37,19 @@ async function hostConfigure(provider: Provider, inputs: Record<string, unknown>
 
 describe("ServiceAccountPullSecret's serialized provider", () => {
     let mocks: RecordingMocks;
-    let resourceModule: typeof import("../components/delivery/serviceAccountPullSecret");
-    let providerModule: typeof import("../components/delivery/serviceAccountPullSecretProvider");
+    let resourceModule: typeof import("../components/pullSecretTarget/serviceAccountPullSecret");
+    let providerModule: typeof import("../components/pullSecretTarget/serviceAccountPullSecretProvider");
 
     before(async () => {
         mocks = await installMocks();
-        resourceModule = await import("../components/delivery/serviceAccountPullSecret");
-        providerModule = await import("../components/delivery/serviceAccountPullSecretProvider");
+        resourceModule = await import("../components/pullSecretTarget/serviceAccountPullSecret");
+        providerModule = await import("../components/pullSecretTarget/serviceAccountPullSecretProvider");
     });
 
     it("ships the modules it names, each requiring only earlier ones, packages and Node built-ins", () => {
         assert.deepEqual([...resourceModule.REFERENCE_RUNTIME_MODULES], MODULES);
         for (const typescript of [false, true]) {
-            const dir = path.join(typescript ? ROOT : path.join(ROOT, "bin"), "components", "delivery");
+            const dir = path.join(typescript ? ROOT : path.join(ROOT, "bin"), "components", "pullSecretTarget");
             const modules = shippedRuntime(dir, typescript, MODULES);
             modules.forEach((module, index) => {
                 for (const [, specifier] of module.source.matchAll(/(?:require\(|from\s+)"([^"]+)"/g)) {

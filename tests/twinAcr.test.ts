@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { dockerConfigJson } from "../components/delivery/dockerConfig";
+import { dockerConfigJson } from "../components/deliveries/imagePullSecret/dockerConfig";
 import { repositoryCondition } from "../components/registryAccess";
 import {
     ACR_NULL_GUID_USER,

@@ -2,7 +2,7 @@
  * The federated delivery's objects under the real External Secrets Operator (v0.20.4, built by the rig from its Go
  * module; see eso.ts): ESO's own CRD bundle on the rig's API server, its controller running out of cluster, Entra and
  * the registries' login servers played by the Azure twin's HTTPS face. The objects are built by the product's own spec
- * builders (components/delivery/externalSecrets.ts), so what is checked is what the delivery writes.
+ * builders (components/deliveries/federatedPullSecret/externalSecrets.ts), so what is checked is what the delivery writes.
  *
  * Each case has its own namespace, application and registry in the twin, so every request the face recorded can be
  * told apart by its host or its answer: the application that is set up right (multitenant, homed in tenant A, a
@@ -21,8 +21,8 @@ import {
     GENERATOR_API,
     generatorName,
     minterAnnotations,
-} from "../../components/delivery/externalSecrets";
-import { DEFAULT_PULL_SECRET_NAME } from "../../components/delivery/dockerConfig";
+} from "../../components/deliveries/federatedPullSecret/externalSecrets";
+import { DEFAULT_PULL_SECRET_NAME } from "../../components/pullSecretTarget/settings";
 import type { TwinRequestRecord } from "../twin/https";
 import { newGuid, seedRegistry, type TwinApplication, type TwinRegistry, type TwinStore } from "../twin/store";
 import { type Eso, expectEsoFailure, expectEsoSecret, installEsoCrds, publishServiceAccountIssuer, startEso } from "./eso";

@@ -4,7 +4,7 @@
  * test — for each ExternalSecret, after a moment, the Secret it templates (owned by it, as ESO's
  * `creationPolicy: Owner` does) and the `Ready` condition. What is proven with it is what this product writes, in
  * what order, and that `up` waits for ESO's Secret; what ESO does with the objects is read from ESO's source
- * (components/delivery/externalSecrets.ts).
+ * (components/deliveries/federatedPullSecret/externalSecrets.ts).
  */
 import * as assert from "node:assert/strict";
 import type { Api } from "./rig";

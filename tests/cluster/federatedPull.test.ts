@@ -11,7 +11,7 @@
  * tests/cluster/esoGenerator.test.ts).
  */
 import * as assert from "node:assert/strict";
-import { DEFAULT_PULL_SECRET_NAME } from "../../components/delivery/dockerConfig";
+import { DEFAULT_PULL_SECRET_NAME } from "../../components/pullSecretTarget/settings";
 import {
     acrAccessTokenSpec,
     DEFAULT_MINTER_SERVICE_ACCOUNT,
@@ -22,7 +22,7 @@ import {
     GENERATOR_API,
     generatorName,
     minterAnnotations,
-} from "../../components/delivery/externalSecrets";
+} from "../../components/deliveries/federatedPullSecret/externalSecrets";
 import { requireRegistryTools, startTwinAcr, type PullResult, type TwinAcr } from "../twin/registry";
 import { newGuid, type TwinApplication, type TwinRegistry } from "../twin/store";
 import {

@@ -4,7 +4,7 @@
  * be pulled here): its two resources are installed as CRDs of the same names, versions and scope, without ESO's
  * schemas, and the test plays ESO's controller, writing the Secret (owned by the ExternalSecret, as ESO's
  * `creationPolicy: Owner` does) and setting the ExternalSecret Ready. What ESO does with the objects is checked on
- * paper against its source (components/delivery/externalSecrets.ts); what is proven here is what this product
+ * paper against its source (components/deliveries/federatedPullSecret/externalSecrets.ts); what is proven here is what this product
  * writes, in what order, that `up` waits for the Secret, and that `destroy` leaves every service account as it was.
  */
 import * as assert from "node:assert/strict";

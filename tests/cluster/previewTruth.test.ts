@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addReference, coreV1Api, removeReference } from "../../components/delivery/pullSecretReferenceRuntime";
+import { addReference, coreV1Api, removeReference } from "../../components/pullSecretTarget/pullSecretReferenceRuntime";
 import { type Rig, startRig, waitFor } from "./rig";
 import { PulumiWorkspace, type PulumiResult } from "./pulumi";
 

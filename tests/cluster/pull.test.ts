@@ -8,7 +8,7 @@
  * the decision the face recorded.
  */
 import * as assert from "node:assert/strict";
-import { dockerConfigJson } from "../../components/delivery/dockerConfig";
+import { dockerConfigJson } from "../../components/deliveries/imagePullSecret/dockerConfig";
 import { requireRegistryTools, startTwinAcr, type PullResult, type TwinAcr } from "../twin/registry";
 import { seedDeployer, type TwinRegistry } from "../twin/store";
 import { ProgramProject } from "./program";

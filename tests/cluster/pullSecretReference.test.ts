@@ -11,7 +11,7 @@ import {
     coreV1Api,
     removeReference,
     type ReferenceTarget,
-} from "../../components/delivery/pullSecretReferenceRuntime";
+} from "../../components/pullSecretTarget/pullSecretReferenceRuntime";
 import { DELIVERY_USER, NOBODY_USER, type Rig, startRig } from "./rig";
 
 const OURS = "acr-cross-tenant-pull";

@@ -3,7 +3,7 @@
  * and placeholder ARM coordinates (the rig has no ARM; they only name the cluster to the provider).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { clusterConnection, type ClusterConnection } from "../../../components/delivery/kubernetesProvider";
+import { clusterConnection, type ClusterConnection } from "../../../components/pullSecretTarget/kubernetesProvider";
 
 export function rigCluster(name: string, parent: pulumi.Resource): ClusterConnection {
     return clusterConnection(

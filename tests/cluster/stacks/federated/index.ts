@@ -4,10 +4,10 @@
  * from the rig.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { checkPullSecretTargets } from "../../../../components/delivery/imagePullSecret";
-import { deliverFederatedPullSecret, withEsoCheck } from "../../../../components/delivery/federatedPullSecret";
+import { checkPullSecretTargets } from "../../../../components/deliveries/imagePullSecret/declare";
+import { deliverFederatedPullSecret, withEsoCheck } from "../../../../components/deliveries/federatedPullSecret/declare";
 import { rigCluster } from "../rigCluster";
-import type { PullSecretTarget } from "../../../../components/delivery/dockerConfig";
+import type { PullSecretTarget } from "../../../../components/pullSecretTarget/settings";
 
 const config = new pulumi.Config();
 const namespaces = config.requireObject<string[]>("namespaces");

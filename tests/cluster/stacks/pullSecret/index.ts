@@ -14,10 +14,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Namespace, Secret, ServiceAccountPatch } from "@pulumi/kubernetes/core/v1";
-import { checkPullSecretTargets, deliverPullSecret } from "../../../../components/delivery/imagePullSecret";
+import { checkPullSecretTargets, deliverPullSecret } from "../../../../components/deliveries/imagePullSecret/declare";
 import { heldUntil } from "../../../../components/registrationHold";
 import { rigCluster } from "../rigCluster";
-import { dockerConfigJson, type PullSecretTarget } from "../../../../components/delivery/dockerConfig";
+import { dockerConfigJson } from "../../../../components/deliveries/imagePullSecret/dockerConfig";
+import type { PullSecretTarget } from "../../../../components/pullSecretTarget/settings";
 
 const config = new pulumi.Config();
 const namespaces = config.requireObject<string[]>("namespaces");

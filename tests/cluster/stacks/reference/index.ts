@@ -3,8 +3,8 @@
  * server, all through one references' provider holding the stack's kubeconfig.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceAccountPullSecret } from "../../../../components/delivery/serviceAccountPullSecret";
-import { ServiceAccountPullSecretProvider } from "../../../../components/delivery/serviceAccountPullSecretProvider";
+import { ServiceAccountPullSecret } from "../../../../components/pullSecretTarget/serviceAccountPullSecret";
+import { ServiceAccountPullSecretProvider } from "../../../../components/pullSecretTarget/serviceAccountPullSecretProvider";
 
 const config = new pulumi.Config();
 const kubeconfig = config.requireSecret("kubeconfig");

@@ -1,8 +1,7 @@
 /**
- * Delivery as a Kubernetes image pull secret, for every cluster (managed-identity clusters above all): in each
- * namespace a `kubernetes.io/dockerconfigjson` Secret holding the application's client id and secret for every
- * registry's login server, referenced from the `imagePullSecrets` of the listed service accounts, or (pod injection)
- * added to every new pod's own list by an admission policy.
+ * Where a cluster-side delivery's pull secret goes, shared by `imagePullSecret` and `federatedPullSecret`: the checks
+ * of every namespace and service account (and of pod injection) before anything is created, and the references to
+ * the Secret once it is declared (`ServiceAccountPullSecret` per service account, or the pod-injection policy).
  *
  * `ServiceAccount.imagePullSecrets` is an atomic list shared with other tools, so the reference is our own resource
  * (`ServiceAccountPullSecret`), which adds and removes only our entry with guarded JSON patches, never a
@@ -15,13 +14,12 @@
  * none of its values: so the graph grows linearly with namespaces and service accounts, and what is known in a
  * preview stays known (a check that cannot run yet makes only its own namespace's resources unknown).
  *
- * This module loads `@pulumi/kubernetes`; the component loads it only for this delivery.
+ * This module is loaded only by the cluster-side deliveries' declarations, which load `@pulumi/kubernetes`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Secret } from "@pulumi/kubernetes/core/v1";
 import type * as AdmissionRegistrationV1 from "@pulumi/kubernetes/admissionregistration/v1";
 import type { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
-import { dockerConfigJson, type PullSecretTarget } from "./dockerConfig";
+import type { PullSecretTarget } from "./settings";
 import { refuseRun } from "../validation";
 import {
     APPEARANCE_WAIT_MS,
@@ -33,8 +31,13 @@ import { ServiceAccountPullSecret } from "./serviceAccountPullSecret";
 import { ServiceAccountPullSecretProvider } from "./serviceAccountPullSecretProvider";
 import { checkMutatingAdmissionPolicyApi, podPullSecretBindingSpec, podPullSecretPolicySpec } from "./podPullSecretPolicy";
 
-/** Where and how to deliver the credentials as an image pull secret. */
-export interface ImagePullSecretDelivery {
+export { unshareableMessage } from "./pullSecretTargetChecks";
+
+/**
+ * Where a cluster-side delivery puts its pull secret: the cluster, the namespaces, where the Secret is referenced and
+ * under which name. Both cluster-side deliveries take these (`ImagePullSecretDelivery`, `FederatedPullSecretDelivery`).
+ */
+export interface PullSecretTargetArgs {
     /**
      * Kubernetes provider of the cluster. Create it with `clusterKubernetesProvider` (or with the same settings:
      * an explicit `kubeconfig`, `enableServerSideApply: true`, `enablePatchForce: false` and
@@ -69,16 +72,6 @@ export interface ImagePullSecretDelivery {
     readonly dependsOn?: readonly pulumi.CustomResource[];
 }
 
-/** What the pull secret carries, from the grant. */
-export interface PullCredentials {
-    /** Client id of the application: the registry username. */
-    readonly clientId: pulumi.Output<string>;
-    /** The client secret: the registry password (a Pulumi secret). */
-    readonly secret: pulumi.Output<string>;
-    /** Registry login servers, one `auths` entry each. */
-    readonly loginServers: readonly string[];
-}
-
 /** One namespace to deliver to, once checked. */
 export interface NamespaceTarget {
     /**
@@ -111,15 +104,6 @@ export interface PullSecretTargets {
     readonly namespaces: ReadonlyMap<string, NamespaceTarget>;
 }
 
-/** What a delivery declared. */
-export interface PullSecretDelivered {
-    readonly secrets: readonly Secret[];
-    /** `namespace/name` of every Secret. */
-    readonly refs: readonly string[];
-}
-
-export { unshareableMessage } from "./pullSecretTargetChecks";
-
 function refuse(message: string, parent: pulumi.Resource): never {
     return refuseRun("image pull secret", message, parent);
 }
@@ -133,7 +117,7 @@ function refuse(message: string, parent: pulumi.Resource): never {
 export function checkPullSecretTargets(
     // Kept for callers and for what a check may need to name; the reads are no resources now, so nothing is named.
     _name: string,
-    delivery: ImagePullSecretDelivery,
+    delivery: PullSecretTargetArgs,
     secretName: string,
     serviceAccountNames: readonly string[],
     parent: pulumi.Resource,
@@ -199,44 +183,6 @@ export function checkPullSecretTargets(
     if (podInjection !== undefined) checks.push(podInjection);
     const ready = pulumi.all(checks).apply(() => undefined);
     return { ready, podInjection, provider, kubeconfig, target, secretName, namespaces };
-}
-
-/**
- * Declares the Secret in every namespace and the reference from every service account. The Secret's data is a
- * Pulumi secret; it changes in place when the client secret rotates (the provider must allow mutable Secrets).
- */
-export function deliverPullSecret(
-    name: string,
-    targets: PullSecretTargets,
-    credentials: PullCredentials,
-    opts: { readonly parent: pulumi.Resource; readonly dependsOn: readonly pulumi.Resource[] },
-): PullSecretDelivered {
-    const { provider, secretName } = targets;
-    const document = pulumi
-        .all([credentials.clientId, credentials.secret])
-        .apply(([clientId, secret]) =>
-            Buffer.from(dockerConfigJson(credentials.loginServers, clientId, secret), "utf8").toString("base64"),
-        );
-    const secrets = [...targets.namespaces].map(
-        ([namespace, target]) =>
-            new Secret(
-                `${name}-${namespace}-pull-secret`,
-                {
-                    metadata: {
-                        name: secretName,
-                        // Waits for this namespace's checks, and only for them.
-                        namespace: target.checked,
-                        labels: PART_OF,
-                        annotations: { "aks-acr-cross-tenant/application-client-id": credentials.clientId },
-                    },
-                    type: "kubernetes.io/dockerconfigjson",
-                    data: { ".dockerconfigjson": pulumi.secret(document) },
-                },
-                { parent: opts.parent, provider, dependsOn: [...opts.dependsOn] },
-            ),
-    );
-    referencePullSecret(name, targets, secrets, opts.parent);
-    return { secrets, refs: [...targets.namespaces.keys()].map((namespace) => `${namespace}/${secretName}`) };
 }
 
 /** The labels of everything this product puts on a cluster. */

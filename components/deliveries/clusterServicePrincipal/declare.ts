@@ -7,9 +7,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
-import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "../clusterBinding";
-import { refuseRun } from "../validation";
-import { clusterIdentity, type ClusterIdentityFields } from "../reset/clusterIdentity";
+import { ClusterCredentialBinding, type ClusterCredentialBindingArgs } from "../../clusterBinding";
+import { refuseRun } from "../../validation";
+import { clusterIdentity, type ClusterIdentityFields } from "../../reset/clusterIdentity";
 
 /**
  * An existing AKS cluster in tenant A to switch to the application's credentials: the binding's arguments less

@@ -15,9 +15,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ServiceAccount } from "@pulumi/kubernetes/core/v1";
 import { CustomResource } from "@pulumi/kubernetes/apiextensions";
 import { getManagedClusterOutput } from "@pulumi/azure-native/containerservice";
-import type { AzureEnvironment } from "../azureIds";
-import { refuseRun } from "../validation";
-import { discoverApiResources } from "./apiDiscovery";
+import type { AzureEnvironment } from "../../azureIds";
+import { refuseRun } from "../../validation";
+import { discoverApiResources } from "../../pullSecretTarget/apiDiscovery";
 import {
     ESO_API_RESOURCES,
     EXTERNAL_SECRET_API,
@@ -33,12 +33,12 @@ import {
     PART_OF,
     checkPullSecretTargets,
     referencePullSecret,
-    type ImagePullSecretDelivery,
+    type PullSecretTargetArgs,
     type PullSecretTargets,
-} from "./imagePullSecret";
+} from "../../pullSecretTarget/targets";
 
-/** Where and how to mint and deliver: the image pull secret delivery's settings, and the cluster to trust. */
-export interface FederatedPullSecretDelivery extends ImagePullSecretDelivery {
+/** Where and how to mint and deliver: where the pull secret goes (as for an image pull secret), and the cluster to trust. */
+export interface FederatedPullSecretDelivery extends PullSecretTargetArgs {
     /**
      * The AKS cluster whose OIDC issuer the federated credentials trust, read through the component's (tenant A)
      * azure-native provider, whose subscription must be the cluster's. Its OIDC issuer must be enabled.

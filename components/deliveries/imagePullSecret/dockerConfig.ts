@@ -1,36 +1,9 @@
 /**
- * The `.dockerconfigjson` document of a Kubernetes image pull secret, as pure functions: which login server each
- * registry answers on, and the `auths` map the kubelet (and every Docker-compatible client) reads.
+ * The `.dockerconfigjson` document of a Kubernetes image pull secret, as a pure function: the `auths` map the
+ * kubelet (and every Docker-compatible client) reads. Login servers come from `registryLoginServer` (`azureIds.ts`).
  *
  * Nothing here touches Pulumi or the network; the same text is checked by a real registry client in the tests.
  */
-import type { AzureEnvironment } from "../azureIds";
-
-/** Name of the pull secret when none is given. */
-export const DEFAULT_PULL_SECRET_NAME = "acr-cross-tenant-pull";
-/** Service accounts that reference the pull secret when none are given: the one pods use unless they name another. */
-export const DEFAULT_PULL_SECRET_SERVICE_ACCOUNTS: readonly string[] = ["default"];
-
-/** Where the pull secret is referenced: the listed service accounts (default), or every new pod in the namespaces. */
-export const PULL_SECRET_TARGETS = ["serviceAccounts", "pods"] as const;
-export type PullSecretTarget = (typeof PULL_SECRET_TARGETS)[number];
-export const PULL_SECRET_TARGET_FORM =
-    "one of serviceAccounts (add the secret to the listed service accounts' imagePullSecrets), pods (add it to every new pod in the namespaces; Kubernetes 1.36 or later)";
-
-/** DNS suffix of Azure Container Registry login servers, per Azure cloud. */
-export const REGISTRY_LOGIN_SUFFIXES: Readonly<Record<AzureEnvironment, string>> = {
-    public: "azurecr.io",
-    usgovernment: "azurecr.us",
-    china: "azurecr.cn",
-};
-
-/**
- * The login server of a registry: `<name, lower case>.azurecr.io` in the public cloud (`.azurecr.us` in Azure
- * Government, `.azurecr.cn` in Azure China). Registry names are case-insensitive; login servers are lower case.
- */
-export function registryLoginServer(registryName: string, environment: AzureEnvironment): string {
-    return `${registryName.toLowerCase()}.${REGISTRY_LOGIN_SUFFIXES[environment]}`;
-}
 
 /** One set of registry credentials in a Docker config file. */
 export interface DockerAuth {

@@ -21,7 +21,7 @@
  * namespace templates every registry's token into a `kubernetes.io/dockerconfigjson` Secret, each generator's keys
  * renamed (`acr<N>_username`, `acr<N>_password`) so the second does not overwrite the first.
  */
-import type { AzureEnvironment } from "../azureIds";
+import type { AzureEnvironment } from "../../azureIds";
 
 /** The service account ESO mints with, in every target namespace, when none is named. */
 export const DEFAULT_MINTER_SERVICE_ACCOUNT = "acr-token-minter";
