@@ -14,7 +14,14 @@ import { seedDeployer, type TwinRegistry } from "../twin/store";
 import { ProgramProject } from "./program";
 import { applicationOf, newStack, passwordsOf, setClock } from "./programSteps";
 import { type Rig, startRig } from "./rig";
-import { programStackConfig, seedManagedIdentityCluster, seedServicePrincipalCluster, startTwinWorld, TENANT_A, type TwinWorld } from "./twinWorld";
+import {
+    programStackConfig,
+    seedManagedIdentityCluster,
+    seedServicePrincipalCluster,
+    startTwinWorld,
+    TENANT_A,
+    type TwinWorld,
+} from "./twinWorld";
 
 const DAY_MS = 86_400_000;
 const REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac";
