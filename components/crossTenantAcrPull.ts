@@ -276,6 +276,7 @@ function grantArgs(
 ): GrantArgs {
     return {
         federated,
+        secretConsequences: checked.delivery.secretConsequences,
         clusterTenantId: args.clusterTenantId,
         registryTenantId: args.registryTenantId,
         registries: checked.registries,

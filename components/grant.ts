@@ -13,7 +13,7 @@ import { CONSENT_REDIRECT_URI, roleDefinitionId, type RegistryId } from "./azure
 import { heldUntil } from "./registrationHold";
 import { CONDITION_VERSION, plannedAssignments, type RegistryRoleChoice, type RepositoryLimits } from "./registryAccess";
 import { secretSchedule, startOfDay } from "./secretSchedule";
-import { secretDatesFromTags, secretHealth, secretTags, type SecretDelivery } from "./secretHealth";
+import { secretDatesFromTags, secretHealth, secretTags, type SecretConsequences } from "./secretHealth";
 import type { ResolvedClusterTenantRole } from "./validation";
 
 /** The registry tenant's providers, passed explicitly because the component's own providers act in the cluster tenant. */
@@ -43,10 +43,11 @@ export interface GrantArgs {
     readonly initialWindowAnchor?: Date;
     readonly stackName?: string;
     /**
-     * The delivery that hands the client secret on, so the warnings about a due or expired secret say what it breaks
-     * (only a cluster whose own service principal holds it loses its Azure resources). Absent: worded for any.
+     * What the delivery that hands the client secret on loses when it expires, and what renewing does, so the
+     * warnings about a due or expired secret say so (only a cluster whose own service principal holds it loses its
+     * Azure resources). Absent: worded for any delivery.
      */
-    readonly delivery?: SecretDelivery;
+    readonly secretConsequences?: SecretConsequences;
     /**
      * A federated grant: no password, and instead one federated identity credential per subject, trusting the
      * cluster's OIDC issuer. Absent: the grant carries a client secret that rotates.
@@ -256,7 +257,7 @@ function secretRotation(
 function warnAboutDeployedSecret(name: string, application: azuread.Application, args: GrantArgs, parent: pulumi.Resource): void {
     const stack = args.stackName ?? pulumi.getStack();
     azuread.Application.get(`${name}-app-deployed`, application.id, undefined, { parent }).tags.apply((tags) => {
-        const health = secretHealth(secretDatesFromTags(tags ?? []), args.now, stack, args.delivery);
+        const health = secretHealth(secretDatesFromTags(tags ?? []), args.now, stack, args.secretConsequences);
         if (health.level === "renewal-due") {
             void pulumi.log.warn(health.message, parent);
         } else if (health.level === "expired") {

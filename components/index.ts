@@ -51,4 +51,4 @@ export type {
     ServicePrincipalCredentials,
 } from "./reset/resetClusterServicePrincipal";
 export { secretHealth } from "./secretHealth";
-export type { DeployedSecretDates, SecretHealth } from "./secretHealth";
+export type { DeployedSecretDates, SecretConsequences, SecretHealth } from "./secretHealth";

@@ -36,47 +36,39 @@ function day(iso: string): string {
     return iso.slice(0, 10);
 }
 
-/** The deliveries that hand the client secret to something (the federated delivery has no secret). */
-export type SecretDelivery = "clusterServicePrincipal" | "imagePullSecret" | "none";
-
 /**
- * What an expired secret breaks, and what renewing does, for whatever holds the secret. Only a cluster whose own
- * service principal is the application (`clusterServicePrincipal`, or a cluster created with the component's
- * `servicePrincipalProfile`) also loses the management of its Azure resources; with `imagePullSecret` the secret is
- * only in the pull Secrets, and the cluster's own identity is untouched.
+ * What an expired secret breaks, and what renewing does, for whatever holds the secret: each delivery that hands the
+ * secret on says it in its folder (`secretConsequences`). Only a cluster whose own service principal is the
+ * application also loses the management of its Azure resources.
  */
-const CONSEQUENCES: Record<SecretDelivery | "unknown", { readonly expired: string; readonly renewal: string }> = {
-    clusterServicePrincipal: {
-        expired: "the cluster cannot pull from the registries or manage its Azure resources",
-        renewal: "switches the cluster to it",
-    },
-    imagePullSecret: {
-        expired:
-            "the cluster cannot pull from the registries with the image pull Secrets, which hold it (images already on the nodes keep running; the cluster's own identity is not affected)",
-        renewal: "writes it into the image pull Secrets",
-    },
-    none: {
-        expired:
-            "the cluster cannot pull from the registries with it, wherever it was handed (a cluster created with the component's servicePrincipalProfile cannot manage its Azure resources either)",
-        renewal: "makes it the component's servicePrincipalProfile output",
-    },
-    unknown: {
-        expired:
-            "the cluster cannot pull from the registries with it (and if it is the cluster's own service principal, as with clusterServicePrincipal, the cluster cannot manage its Azure resources either)",
-        renewal: "delivers it",
-    },
+export interface SecretConsequences {
+    /** Completes "The AKS cluster's client secret expired on <day>: ...". */
+    readonly expired: string;
+    /** Completes "... mints a new secret and ...": what renewing does with it. */
+    readonly renewal: string;
+}
+
+/** The wording when the delivery is not known: true for every delivery. */
+export const ANY_DELIVERY_CONSEQUENCES: SecretConsequences = {
+    expired:
+        "the cluster cannot pull from the registries with it (and if it is the cluster's own service principal, as with clusterServicePrincipal, the cluster cannot manage its Azure resources either)",
+    renewal: "delivers it",
 };
 
 /**
  * `renewal-due` from `renewsAfter`, `expired` from `expiresAt`, `ok` otherwise (and when nothing is deployed yet).
- * Messages name the date, what the secret's state breaks for `delivery` (worded for every delivery when it is not
- * given), and the command that fixes it.
+ * Messages name the date, what the secret's state breaks (`consequence`, the delivery's; worded for every delivery
+ * when it is not given), and the command that fixes it.
  */
-export function secretHealth(deployed: DeployedSecretDates, now: Date, stack: string, delivery?: SecretDelivery): SecretHealth {
+export function secretHealth(
+    deployed: DeployedSecretDates,
+    now: Date,
+    stack: string,
+    consequence: SecretConsequences = ANY_DELIVERY_CONSEQUENCES,
+): SecretHealth {
     const expiresAt = deployed.expiresAt ? Date.parse(deployed.expiresAt) : Number.NaN;
     const renewsAfter = deployed.renewsAfter ? Date.parse(deployed.renewsAfter) : Number.NaN;
     const command = `pulumi up --stack ${stack}`;
-    const consequence = CONSEQUENCES[delivery ?? "unknown"];
     if (!Number.isNaN(expiresAt) && now.getTime() >= expiresAt) {
         return {
             level: "expired",

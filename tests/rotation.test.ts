@@ -169,6 +169,8 @@ describe("secret rotation of a stack that only imports the component, with a con
                 `expires on ${deployedExpiry.slice(0, 10)} and has been due for renewal since ${renewsAfter.slice(0, 10)}.*pulumi up --stack prod`,
             ),
         );
+        // Worded by the delivery that holds the secret (its folder's secretConsequences), here the cluster's own.
+        assert.match(renewed.warnings[0], /mints a new secret, switches the cluster to it and then deletes the old one/);
         assert.deepEqual(renewed.errors, []);
 
         // Once that run is deployed, the next one finds the new dates and says nothing.

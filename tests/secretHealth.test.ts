@@ -1,5 +1,11 @@
 import * as assert from "node:assert/strict";
-import { secretDatesFromTags, secretHealth, secretTags, type SecretDelivery } from "../components/secretHealth";
+import { deliveryNamed } from "../components/deliveries";
+import { secretDatesFromTags, secretHealth, secretTags, type SecretConsequences } from "../components/secretHealth";
+
+/** What the named delivery says an expired secret breaks (its folder's `secretConsequences`). */
+function consequencesOf(delivery: string | undefined): SecretConsequences | undefined {
+    return delivery === undefined ? undefined : deliveryNamed(delivery)?.secretConsequences;
+}
 
 const deployed = { renewsAfter: "2027-03-01T00:00:00.000Z", expiresAt: "2027-03-31T00:00:00.000Z" };
 
@@ -25,8 +31,8 @@ describe("secretHealth", () => {
 
     it("says what an expired or due secret breaks for the delivery that holds it: Azure resources only for a cluster's own principal", () => {
         const at = new Date("2027-03-31T00:00:00Z");
-        const expired = (delivery?: SecretDelivery): string => {
-            const health = secretHealth(deployed, at, "prod", delivery);
+        const expired = (delivery?: string): string => {
+            const health = secretHealth(deployed, at, "prod", consequencesOf(delivery));
             assert.equal(health.level, "expired");
             return health.level === "expired" ? health.message : "";
         };
@@ -47,7 +53,7 @@ describe("secretHealth", () => {
         for (const delivery of ["clusterServicePrincipal", "imagePullSecret", "none", undefined] as const) {
             assert.match(expired(delivery), /^The AKS cluster's client secret expired on 2027-03-31: the cluster cannot pull /);
         }
-        const due = secretHealth(deployed, new Date("2027-03-01T00:00:00Z"), "prod", "imagePullSecret");
+        const due = secretHealth(deployed, new Date("2027-03-01T00:00:00Z"), "prod", consequencesOf("imagePullSecret"));
         assert.equal(due.level, "renewal-due");
         assert.match(
             due.level === "renewal-due" ? due.message : "",

@@ -20,6 +20,7 @@ import type { ConfigKeyGroup, ConfigReader, ProgramCluster } from "../configKeys
 import type { Grant, GrantArgs } from "../grant";
 
 export type { ConfigKeyGroup, ProgramCluster } from "../configKeys";
+import type { SecretConsequences } from "../secretHealth";
 import type { Problem } from "../validation";
 
 /** What a delivery declared. */
@@ -70,6 +71,8 @@ export interface Delivery<S extends { readonly kind: string }, A, C, P = object>
     readonly docs: string;
     /** Whether the grant mints a client secret for it (the secret's lifetime keys apply). */
     readonly secret: boolean;
+    /** With a secret: what its expiry breaks and what renewing does, for the grant's warnings. */
+    readonly secretConsequences?: SecretConsequences;
     /** Whether the application signs in as the cluster, so roles of the cluster's previous principal apply. */
     readonly clusterTenantRoles: boolean;
     /** Its stack config keys, in groups; a group may be shared with another delivery. */

@@ -170,6 +170,10 @@ export const clusterServicePrincipal: Delivery<
     summary: "switch a service-principal cluster to the application",
     docs: "docs/cluster-service-principal.md",
     secret: true,
+    secretConsequences: {
+        expired: "the cluster cannot pull from the registries or manage its Azure resources",
+        renewal: "switches the cluster to it",
+    },
     clusterTenantRoles: true,
     configKeys: [CLUSTER_KEYS],
     settings: (value) => ({ kind: "clusterServicePrincipal", ...value(CLUSTER_KEYS) }),

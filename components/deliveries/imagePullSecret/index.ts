@@ -37,6 +37,11 @@ export const imagePullSecret: Delivery<
     summary: "a Kubernetes pull secret, for any cluster",
     docs: "docs/image-pull-secret.md",
     secret: true,
+    secretConsequences: {
+        expired:
+            "the cluster cannot pull from the registries with the image pull Secrets, which hold it (images already on the nodes keep running; the cluster's own identity is not affected)",
+        renewal: "writes it into the image pull Secrets",
+    },
     clusterTenantRoles: false,
     configKeys: [PULL_SECRET_TARGET_KEYS],
     settings: (value) => ({ kind: "imagePullSecret", ...value(PULL_SECRET_TARGET_KEYS) }),

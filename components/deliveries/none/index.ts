@@ -14,6 +14,11 @@ export const none: Delivery<NoDeliverySettings, undefined, undefined, object> = 
     summary: "the grant only",
     docs: "docs/configuration.md",
     secret: true,
+    secretConsequences: {
+        expired:
+            "the cluster cannot pull from the registries with it, wherever it was handed (a cluster created with the component's servicePrincipalProfile cannot manage its Azure resources either)",
+        renewal: "makes it the component's servicePrincipalProfile output",
+    },
     clusterTenantRoles: true,
     configKeys: [],
     settings: () => ({ kind: "none" }),
