@@ -286,6 +286,49 @@ function closestKey(key: string): string | undefined {
     return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
 }
 
+/** Levenshtein distance, for namespaces that are one slip away from the project's name. */
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let previous = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const current = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+            previous = current;
+        }
+    }
+    return row[b.length];
+}
+
+/**
+ * Does a config namespace look like a misspelling of the project's name? The same letters in another case or with
+ * other separators (`AKS_ACR_Cross_Tenant`), or up to three edits away (`aks-acr-crosstenant`). Provider namespaces
+ * (`azure-native`, `azuread`, `kubernetes`, `pulumi`) are far from it.
+ */
+export function looksLikeProjectName(namespace: string): boolean {
+    if (namespace === PROJECT) return false;
+    const letters = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, "");
+    return letters(namespace) === letters(PROJECT) || editDistance(namespace.toLowerCase(), PROJECT) <= 3;
+}
+
+/**
+ * The problem with `fullKey` (`namespace:key`) when its namespace looks like a misspelling of the project's: the
+ * program reads only its own namespace, so the key would be ignored. `shown` is how its value may be shown.
+ */
+export function misspeltNamespaceProblems(fullKey: string, shown: string): Problem[] {
+    const namespace = fullKey.slice(0, Math.max(fullKey.indexOf(":"), 0));
+    if (namespace === "" || !looksLikeProjectName(namespace)) return [];
+    const key = fullKey.slice(namespace.length + 1);
+    return [
+        {
+            key: fullKey,
+            value: `${shown} under namespace ${namespace}, which the program ignores`,
+            expected: `${PROJECT}:${key} (the project is ${PROJECT})`,
+        },
+    ];
+}
+
 /**
  * Validates raw stack config and returns typed settings. Throws one ValidationError naming every problem.
  * `secret` wraps secret values (`pulumi.secret` in a program) so they never exist as plain strings downstream.
@@ -294,8 +337,10 @@ export function parseStackConfig(
     raw: RawStackConfig,
     stack: string,
     secret: (value: string) => pulumi.Output<string> = (value) => pulumi.secret(value),
+    /** Problems found outside the project's namespace (`misspeltNamespaceProblems`), reported with the rest. */
+    outside: readonly Problem[] = [],
 ): StackSettings {
-    const problems: Problem[] = [];
+    const problems: Problem[] = [...outside];
     const read = configReader(CONFIG_KEYS, raw, stack, problems, secret);
     const { present, required, text, list, integer, boolean } = read;
     for (const key of Object.keys(raw)) {
@@ -478,14 +523,21 @@ function credentials(
     return { clientId, clientSecret: clientSecret === undefined ? undefined : secret(clientSecret), useOidc };
 }
 
-/** Reads the running stack's config (every key in this project's namespace) and validates it. */
+/**
+ * Reads the running stack's config (every key in this project's namespace) and validates it; a key under a
+ * misspelling of the namespace is a problem too, since it would be ignored.
+ */
 export function loadStackSettings(): StackSettings {
     const prefix = `${PROJECT}:`;
     const raw: Record<string, string> = {};
+    const outside: Problem[] = [];
     for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (fullKey.startsWith(prefix)) {
             raw[fullKey.slice(prefix.length)] = value;
+        } else {
+            // The value may be a secret, decrypted here: never shown.
+            outside.push(...misspeltNamespaceProblems(fullKey, "a value (not shown)"));
         }
     }
-    return parseStackConfig(raw, pulumi.getStack());
+    return parseStackConfig(raw, pulumi.getStack(), undefined, outside);
 }

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { ENCRYPTED_VALUE, PROJECT, parseStackConfig } from "../components/config";
+import { ENCRYPTED_VALUE, misspeltNamespaceProblems, PROJECT, parseStackConfig } from "../components/config";
 import { formatProblem, show, ValidationError, type Problem } from "../components/validation";
 
 /** The result for one stack file. */
@@ -69,32 +69,6 @@ export function placeholderKeys(text: string): { readonly key: string; readonly 
     return found;
 }
 
-/** Levenshtein distance, for namespaces that are one slip away from the project's name. */
-function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let previous = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const current = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-            previous = current;
-        }
-    }
-    return row[b.length];
-}
-
-/**
- * Does a config namespace look like a misspelling of the project's name? The same letters in another case or with
- * other separators (`AKS_ACR_Cross_Tenant`), or up to three edits away (`aks-acr-crosstenant`). Provider namespaces
- * (`azure-native`, `azuread`, `kubernetes`, `pulumi`) are far from it.
- */
-export function looksLikeProjectName(namespace: string): boolean {
-    if (namespace === PROJECT) return false;
-    const letters = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, "");
-    return letters(namespace) === letters(PROJECT) || editDistance(namespace.toLowerCase(), PROJECT) <= 3;
-}
-
 /** Validates one stack file's text. */
 export function validateStackFile(file: string, text: string): StackFileReport {
     const stack = path
@@ -122,13 +96,13 @@ export function validateStackFile(file: string, text: string): StackFileReport {
         const key = fullKey.slice(namespace.length + 1);
         if (namespace === PROJECT) {
             raw[key] = rawValue(value);
-        } else if (looksLikeProjectName(namespace)) {
-            const shown = rawValue(value) === ENCRYPTED_VALUE ? "a secret (value hidden)" : show(rawValue(value));
-            problems.push({
-                key: fullKey,
-                value: `${shown} under namespace ${namespace}, which the program ignores`,
-                expected: `${PROJECT}:${key} (the project is ${PROJECT})`,
-            });
+        } else {
+            problems.push(
+                ...misspeltNamespaceProblems(
+                    fullKey,
+                    rawValue(value) === ENCRYPTED_VALUE ? "a secret (value hidden)" : show(rawValue(value)),
+                ),
+            );
         }
     }
     try {

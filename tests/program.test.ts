@@ -525,4 +525,32 @@ describe("program", () => {
         await settle();
         assert.deepEqual(mocks.resources, []);
     });
+
+    it("names a key under a misspelling of the project's namespace, which it would ignore, without showing its value", async () => {
+        const mocks = await installMocks("prod");
+        const hidden = "a-value-that-could-be-a-secret";
+        pulumi.runtime.setAllConfig(
+            { ...REQUIRED, "aks-acr-crosstenant:credentialDelivery": hidden, "azure-native:location": "westeurope" },
+            [],
+        );
+        delete require.cache[PROGRAM];
+        assert.throws(
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            () => require(PROGRAM),
+            (error: Error) => {
+                assert.match(
+                    error.message,
+                    /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 1 problem; nothing was deployed/,
+                );
+                assert.match(
+                    error.message,
+                    /aks-acr-crosstenant:credentialDelivery: got a value \(not shown\) under namespace aks-acr-crosstenant, which the program ignores; expected aks-acr-cross-tenant:credentialDelivery/,
+                );
+                assert.ok(!error.message.includes(hidden), error.message);
+                return true;
+            },
+        );
+        await settle();
+        assert.deepEqual(mocks.resources, []);
+    });
 });

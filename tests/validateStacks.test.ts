@@ -4,7 +4,8 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { looksLikeProjectName, placeholderKeys, validate, validateStackFile, validateStackFiles } from "../scripts/validateStacks";
+import { looksLikeProjectName } from "../components/config";
+import { placeholderKeys, validate, validateStackFile, validateStackFiles } from "../scripts/validateStacks";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
