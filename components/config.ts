@@ -265,28 +265,7 @@ export interface StackSettings {
     readonly delivery: DeliverySettings;
 }
 
-/** Suggests the closest known key for a typo, by a small edit distance. */
-function closestKey(key: string): string | undefined {
-    const distance = (a: string, b: string): number => {
-        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-        for (let i = 1; i <= a.length; i++) {
-            let previous = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const current = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-                previous = current;
-            }
-        }
-        return row[b.length];
-    };
-    const ranked = Object.keys(CONFIG_KEYS)
-        .map((candidate) => ({ candidate, d: distance(key.toLowerCase(), candidate.toLowerCase()) }))
-        .sort((x, y) => x.d - y.d);
-    return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
-}
-
-/** Levenshtein distance, for namespaces that are one slip away from the project's name. */
+/** Levenshtein distance: for a key, or a namespace, one slip away from ours. */
 function editDistance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
@@ -299,6 +278,14 @@ function editDistance(a: string, b: string): number {
         }
     }
     return row[b.length];
+}
+
+/** Suggests the closest known key for a typo, by a small edit distance. */
+function closestKey(key: string): string | undefined {
+    const ranked = Object.keys(CONFIG_KEYS)
+        .map((candidate) => ({ candidate, d: editDistance(key.toLowerCase(), candidate.toLowerCase()) }))
+        .sort((x, y) => x.d - y.d);
+    return ranked[0] && ranked[0].d <= 3 ? ranked[0].candidate : undefined;
 }
 
 /**

@@ -505,52 +505,47 @@ describe("program", () => {
         });
     }
 
-    it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
+    /** Runs the program on `config` and checks that it stops with `check`'s error before declaring anything. */
+    async function refusedBeforeAnything(config: Record<string, string>, check: (message: string) => void): Promise<void> {
         const mocks = await installMocks("prod");
-        pulumi.runtime.setAllConfig({ ...REQUIRED, [`${NS}:clusterName`]: "aks prod", [`${NS}:registryTenantId`]: TENANT_A }, []);
+        pulumi.runtime.setAllConfig(config, []);
         delete require.cache[PROGRAM];
         assert.throws(
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             () => require(PROGRAM),
             (error: Error) => {
-                assert.match(
-                    error.message,
-                    /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/,
-                );
-                assert.match(error.message, /clusterName: got "aks prod"/);
-                assert.match(error.message, /registryTenantId: got "aaaaaaaa-.*"; expected a tenant different from clusterTenantId/);
+                check(error.message);
                 return true;
             },
         );
         await settle();
         assert.deepEqual(mocks.resources, []);
+    }
+
+    it("declares nothing, provider included, when the config is bad, and names every bad key", async () => {
+        await refusedBeforeAnything({ ...REQUIRED, [`${NS}:clusterName`]: "aks prod", [`${NS}:registryTenantId`]: TENANT_A }, (message) => {
+            assert.match(
+                message,
+                /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 2 problems; nothing was deployed/,
+            );
+            assert.match(message, /clusterName: got "aks prod"/);
+            assert.match(message, /registryTenantId: got "aaaaaaaa-.*"; expected a tenant different from clusterTenantId/);
+        });
     });
 
     it("names a key under a misspelling of the project's namespace, which it would ignore, without showing its value", async () => {
-        const mocks = await installMocks("prod");
         const hidden = "a-value-that-could-be-a-secret";
-        pulumi.runtime.setAllConfig(
-            { ...REQUIRED, "aks-acr-crosstenant:credentialDelivery": hidden, "azure-native:location": "westeurope" },
-            [],
-        );
-        delete require.cache[PROGRAM];
-        assert.throws(
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            () => require(PROGRAM),
-            (error: Error) => {
-                assert.match(
-                    error.message,
-                    /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 1 problem; nothing was deployed/,
-                );
-                assert.match(
-                    error.message,
-                    /aks-acr-crosstenant:credentialDelivery: got a value \(not shown\) under namespace aks-acr-crosstenant, which the program ignores; expected aks-acr-cross-tenant:credentialDelivery/,
-                );
-                assert.ok(!error.message.includes(hidden), error.message);
-                return true;
-            },
-        );
-        await settle();
-        assert.deepEqual(mocks.resources, []);
+        const config = { ...REQUIRED, "aks-acr-crosstenant:credentialDelivery": hidden, "azure-native:location": "westeurope" };
+        await refusedBeforeAnything(config, (message) => {
+            assert.match(
+                message,
+                /^Invalid stack configuration for aks-acr-cross-tenant \(stack "prod"\): 1 problem; nothing was deployed/,
+            );
+            assert.match(
+                message,
+                /aks-acr-crosstenant:credentialDelivery: got a value \(not shown\) under namespace aks-acr-crosstenant, which the program ignores; expected aks-acr-cross-tenant:credentialDelivery/,
+            );
+            assert.ok(!message.includes(hidden), message);
+        });
     });
 });
