@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as os from "node:os";
@@ -15,6 +15,7 @@ import { registryLoginServer } from "../components/azureIds";
 import { dockerConfigJson } from "../components/deliveries/imagePullSecret/dockerConfig";
 import { loadTlsFixture } from "./fakeArm";
 import { freePort } from "./freePort";
+import { IMAGE_LABEL, writeOciImage } from "./twin/registry";
 
 /** Each binary the test runs, and the Debian package that ships it. */
 const TOOLS = [
@@ -32,7 +33,6 @@ const PASSWORD = "Q8~abc.DEF_ghi-JKL:mno~é日本";
 const WRONG_PASSWORD = `${PASSWORD.slice(0, -1)}X`;
 const REPOSITORY = "crosstenant/hello";
 const TAG = "v1";
-const LABEL = "aks-acr-cross-tenant.test/run";
 
 // The whole file should finish in a few seconds; these bound each step so a hang fails instead of stalling CI.
 const STEP_TIMEOUT_MS = 10_000;
@@ -79,62 +79,6 @@ function getStatus(port: number, ca: string): Promise<number> {
         request.on("timeout", () => request.destroy(new Error("timed out")));
         request.on("error", reject);
     });
-}
-
-/** One regular file in a ustar archive, the smallest layer a registry client will take for an image. */
-function tarWithOneFile(name: string, content: Buffer): Buffer {
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, "utf8");
-    header.write("0000644\0", 100);
-    header.write("0000000\0", 108);
-    header.write("0000000\0", 116);
-    header.write(`${content.length.toString(8).padStart(11, "0")}\0`, 124);
-    header.write("00000000000\0", 136);
-    // The checksum is summed with its own field read as spaces.
-    header.write("        ", 148);
-    header.write("0", 156);
-    header.write("ustar\0", 257);
-    header.write("00", 263);
-    const checksum = header.reduce((sum, byte) => sum + byte, 0);
-    header.write(`${checksum.toString(8).padStart(6, "0")}\0 `, 148);
-    const body = Buffer.alloc(Math.ceil(content.length / 512) * 512);
-    content.copy(body);
-    return Buffer.concat([header, body, Buffer.alloc(1024)]);
-}
-
-/** Writes an OCI image layout holding one single-layer image tagged `tag`, labelled so the test knows it is this run's. */
-function writeOciLayout(dir: string, tag: string, label: string): void {
-    const blobs = path.join(dir, "blobs", "sha256");
-    fs.mkdirSync(blobs, { recursive: true });
-    const putBlob = (content: Buffer, mediaType: string): { mediaType: string; digest: string; size: number } => {
-        const hex = createHash("sha256").update(content).digest("hex");
-        fs.writeFileSync(path.join(blobs, hex), content);
-        return { mediaType, digest: `sha256:${hex}`, size: content.length };
-    };
-    const layer = putBlob(
-        tarWithOneFile("hello.txt", Buffer.from("hello from the other tenant\n")),
-        "application/vnd.oci.image.layer.v1.tar",
-    );
-    const config = putBlob(
-        Buffer.from(
-            JSON.stringify({
-                architecture: "amd64",
-                os: "linux",
-                config: { Labels: { [LABEL]: label } },
-                rootfs: { type: "layers", diff_ids: [layer.digest] },
-            }),
-        ),
-        "application/vnd.oci.image.config.v1+json",
-    );
-    const manifest = putBlob(
-        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers: [layer] })),
-        "application/vnd.oci.image.manifest.v1+json",
-    );
-    fs.writeFileSync(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-    fs.writeFileSync(
-        path.join(dir, "index.json"),
-        JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { "org.opencontainers.image.ref.name": tag } }] }),
-    );
 }
 
 describe("dockerConfig with a real registry and registry client", () => {
@@ -238,7 +182,7 @@ describe("dockerConfig with a real registry and registry client", () => {
         skopeoEnv = { PATH: process.env.PATH, HOME: home, TMPDIR: tmp, CONTAINERS_REGISTRIES_CONF: path.join(tmp, "registries.conf") };
 
         runLabel = randomUUID();
-        writeOciLayout(path.join(tmp, "oci"), TAG, runLabel);
+        writeOciImage(path.join(tmp, "oci"), TAG, runLabel);
     });
 
     after(async () => {
@@ -281,7 +225,7 @@ describe("dockerConfig with a real registry and registry client", () => {
         const inspect = await skopeo(["inspect", "--authfile", authFile, "--cert-dir", certDir, image]);
         assert.equal(inspect.exitCode, 0, `skopeo inspect failed:\n${inspect.stderr}`);
         const inspected = JSON.parse(inspect.stdout) as { Labels?: Record<string, string>; RepoTags?: string[] };
-        assert.equal(inspected.Labels?.[LABEL], runLabel, "inspect must read back the image this run pushed");
+        assert.equal(inspected.Labels?.[IMAGE_LABEL], runLabel, "inspect must read back the image this run pushed");
         assert.deepEqual(inspected.RepoTags, [TAG]);
 
         const tags = await skopeo(["list-tags", "--authfile", authFile, "--cert-dir", certDir, `docker://${host()}/${REPOSITORY}`]);
