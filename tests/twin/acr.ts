@@ -253,15 +253,7 @@ export class AcrTokenService {
 
     /** `POST /oauth2/exchange`: an Entra token for ARM of the registry's tenant becomes an ACR refresh token. */
     private exchange(state: TwinState, registry: TwinRegistry, form: URLSearchParams): TwinResponse {
-        const grantType = form.get("grant_type");
-        if (grantType !== "access_token") {
-            throw new Refusal(
-                400,
-                "UNSUPPORTED",
-                `grant_type ${grantType ?? "(none)"} is not supported`,
-                `exchange: grant_type ${grantType ?? "(none)"}`,
-            );
-        }
+        requireGrantType(form, "access_token", "exchange");
         checkService(form.get("service"), registry);
         const tenant = form.get("tenant");
         const token = form.get("access_token");
@@ -296,15 +288,7 @@ export class AcrTokenService {
 
     /** `POST /oauth2/token` with `grant_type=refresh_token`. */
     private refreshTokenGrant(state: TwinState, registry: TwinRegistry, form: URLSearchParams): TwinResponse {
-        const grantType = form.get("grant_type");
-        if (grantType !== "refresh_token") {
-            throw new Refusal(
-                400,
-                "UNSUPPORTED",
-                `grant_type ${grantType ?? "(none)"} is not supported`,
-                `token: grant_type ${grantType ?? "(none)"}`,
-            );
-        }
+        requireGrantType(form, "refresh_token", "token");
         checkService(form.get("service"), registry);
         const refreshToken = form.get("refresh_token");
         if (!refreshToken) throw badRequest("token: the form needs refresh_token");
@@ -654,6 +638,19 @@ function globMatches(pattern: string, action: string): boolean {
         "i",
     );
     return regex.test(action);
+}
+
+/** Refuses a form whose `grant_type` is not `expected`, as ACR does (400 UNSUPPORTED); `where` names the endpoint in the log. */
+function requireGrantType(form: URLSearchParams, expected: string, where: string): void {
+    const grantType = form.get("grant_type");
+    if (grantType !== expected) {
+        throw new Refusal(
+            400,
+            "UNSUPPORTED",
+            `grant_type ${grantType ?? "(none)"} is not supported`,
+            `${where}: grant_type ${grantType ?? "(none)"}`,
+        );
+    }
 }
 
 /** Parses `scope` parameters (each may hold several, space-separated): `<type>:<name>:<action>[,<action>...]`. */
