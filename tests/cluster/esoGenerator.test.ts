@@ -16,7 +16,6 @@ import {
     DEFAULT_REFRESH_INTERVAL,
     EXTERNAL_SECRET_API,
     externalSecretSpec,
-    FEDERATION_AUDIENCE,
     federationSubject,
     GENERATOR_API,
     generatorName,
@@ -24,13 +23,12 @@ import {
 } from "../../components/deliveries/federatedPullSecret/externalSecrets";
 import { DEFAULT_PULL_SECRET_NAME } from "../../components/pullSecretTarget/settings";
 import type { TwinRequestRecord } from "../twin/https";
-import { newGuid, seedRegistry, type TwinApplication, type TwinRegistry, type TwinStore } from "../twin/store";
+import { seedRegistry, type TwinRegistry } from "../twin/store";
 import { type Eso, expectEsoFailure, expectEsoSecret, installEsoCrds, publishServiceAccountIssuer, startEso } from "./eso";
 import { type Rig, startRig, waitFor } from "./rig";
-import { startTwinWorld, SUBSCRIPTION_B1, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
+import { seedFederatedApplication, startTwinWorld, SUBSCRIPTION_B1, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
 
 const ENTRA_HOST = "login.microsoftonline.com";
-const ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 const NULL_GUID_USER = "00000000-0000-0000-0000-000000000000";
 /** The finalizer ESO's ExternalSecret controller adds (v0.20: `externalsecret_controller.go`). */
 const ESO_FINALIZER = "externalsecrets.external-secrets.io/externalsecret-cleanup";
@@ -40,65 +38,6 @@ interface Case {
     readonly namespace: string;
     readonly registry: TwinRegistry;
     readonly clientId: string;
-}
-
-/**
- * Seeds a multitenant application homed in tenant A with a federated credential (`subject` under the rig's issuer,
- * Entra's federation audience), its service principal in each of `principalTenants` (replicated long ago), and AcrPull
- * on `registry` for its principal in the registry's tenant, if it has one there. Returns the client id.
- */
-function seedFederatedApplication(
-    store: TwinStore,
-    options: {
-        readonly displayName: string;
-        readonly issuer: string;
-        readonly subject: string;
-        readonly principalTenants: readonly string[];
-        readonly registry: TwinRegistry;
-    },
-): string {
-    return store.mutate((state, log) => {
-        const app: TwinApplication = {
-            objectId: newGuid(),
-            clientId: newGuid(),
-            homeTenantId: TENANT_A,
-            displayName: options.displayName,
-            signInAudience: "AzureADMultipleOrgs",
-            owners: [],
-            redirectUris: [],
-            tags: [],
-            createdAt: new Date().toISOString(),
-        };
-        state.applications[app.objectId] = app;
-        const credentialId = newGuid();
-        state.federatedCredentials[credentialId] = {
-            credentialId,
-            applicationObjectId: app.objectId,
-            displayName: options.displayName,
-            issuer: options.issuer,
-            subject: options.subject,
-            audiences: [FEDERATION_AUDIENCE],
-        };
-        for (const tenantId of options.principalTenants) {
-            const objectId = newGuid();
-            state.servicePrincipals[objectId] = { objectId, clientId: app.clientId, tenantId, createdAt: new Date(0).toISOString() };
-            if (tenantId !== options.registry.tenantId) continue;
-            const name = newGuid();
-            const id = `${options.registry.id}/providers/Microsoft.Authorization/roleAssignments/${name}`;
-            state.roleAssignments[id.toLowerCase()] = {
-                id,
-                name,
-                tenantId,
-                scope: options.registry.id,
-                roleDefinitionId: `/subscriptions/${options.registry.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE}`,
-                principalId: objectId,
-                principalType: "ServicePrincipal",
-                createdAt: new Date(0).toISOString(),
-            };
-        }
-        log("test", "seed federated application", app.clientId, { subject: options.subject, tenants: options.principalTenants.join(",") });
-        return app.clientId;
-    });
 }
 
 /** Every field `sent` has, `held` has with the same value: the API server pruned nothing of what was written. */

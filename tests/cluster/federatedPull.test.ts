@@ -17,14 +17,13 @@ import {
     DEFAULT_MINTER_SERVICE_ACCOUNT,
     EXTERNAL_SECRET_API,
     externalSecretSpec,
-    FEDERATION_AUDIENCE,
     federationSubject,
     GENERATOR_API,
     generatorName,
     minterAnnotations,
 } from "../../components/deliveries/federatedPullSecret/externalSecrets";
 import { requireRegistryTools, startTwinAcr, type PullResult, type TwinAcr } from "../twin/registry";
-import { newGuid, type TwinApplication, type TwinRegistry } from "../twin/store";
+import type { TwinRegistry } from "../twin/store";
 import {
     type Eso,
     expectEsoFailure,
@@ -38,7 +37,16 @@ import {
 import { ProgramProject } from "./program";
 import { newStack } from "./programSteps";
 import { type Rig, startRig, waitFor } from "./rig";
-import { footprint, programStackConfig, seedManagedIdentityCluster, startTwinWorld, TENANT_A, TENANT_B, type TwinWorld } from "./twinWorld";
+import {
+    footprint,
+    programStackConfig,
+    seedFederatedApplication,
+    seedManagedIdentityCluster,
+    startTwinWorld,
+    TENANT_A,
+    TENANT_B,
+    type TwinWorld,
+} from "./twinWorld";
 
 const NAMESPACE = "fedpull-apps";
 const RENEWING = "acr-renewing-pull";
@@ -201,34 +209,11 @@ describe("federatedPullSecret end to end: the program under the engine, the real
     it("no pull role in tenant B: the exchange answers 401, the ExternalSecret is not ready with ACR's status code", async () => {
         // An application set up right in every other way: multitenant, a service principal in both tenants, a
         // federated credential for this namespace's minter; but no role assignment on the registry.
-        const clientId = world.store.mutate((state, log) => {
-            const app: TwinApplication = {
-                objectId: newGuid(),
-                clientId: newGuid(),
-                homeTenantId: TENANT_A,
-                displayName: "fedpull no role",
-                signInAudience: "AzureADMultipleOrgs",
-                owners: [],
-                redirectUris: [],
-                tags: [],
-                createdAt: new Date().toISOString(),
-            };
-            state.applications[app.objectId] = app;
-            const credentialId = newGuid();
-            state.federatedCredentials[credentialId] = {
-                credentialId,
-                applicationObjectId: app.objectId,
-                displayName: "fedpull no role",
-                issuer: rig.server,
-                subject: federationSubject(NO_ROLE_NAMESPACE, DEFAULT_MINTER_SERVICE_ACCOUNT),
-                audiences: [FEDERATION_AUDIENCE],
-            };
-            for (const tenantId of [TENANT_A, TENANT_B]) {
-                const objectId = newGuid();
-                state.servicePrincipals[objectId] = { objectId, clientId: app.clientId, tenantId, createdAt: new Date(0).toISOString() };
-            }
-            log("test", "seed federated application without a pull role", app.clientId, {});
-            return app.clientId;
+        const clientId = seedFederatedApplication(world.store, {
+            displayName: "fedpull no role",
+            issuer: rig.server,
+            subject: federationSubject(NO_ROLE_NAMESPACE, DEFAULT_MINTER_SERVICE_ACCOUNT),
+            principalTenants: [TENANT_A, TENANT_B],
         });
         await rig.admin.create("/api/v1/namespaces", { metadata: { name: NO_ROLE_NAMESPACE } });
         await rig.admin.create(`/api/v1/namespaces/${NO_ROLE_NAMESPACE}/serviceaccounts`, {

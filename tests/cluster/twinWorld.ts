@@ -7,7 +7,17 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startTwinFace, type TwinFace } from "../twin/https";
-import { seedCluster, seedDeployer, seedRegistry, TwinStore, type TwinRegistry, type TwinState } from "../twin/store";
+import { FEDERATION_AUDIENCE } from "../../components/deliveries/federatedPullSecret/externalSecrets";
+import {
+    newGuid,
+    seedCluster,
+    seedDeployer,
+    seedRegistry,
+    type TwinApplication,
+    TwinStore,
+    type TwinRegistry,
+    type TwinState,
+} from "../twin/store";
 
 export const TENANT_A = "a0a0a0a0-0000-4000-8000-00000000000a";
 export const TENANT_B = "b0b0b0b0-0000-4000-8000-00000000000b";
@@ -121,6 +131,68 @@ export function seedManagedIdentityCluster(world: TwinWorld, name: string, kubec
         identity: { type: "SystemAssigned" },
         ...(oidcIssuerURL === undefined ? {} : { oidcIssuerProfile: { enabled: true, issuerURL: oidcIssuerURL } }),
         userKubeconfig: kubeconfig,
+    });
+}
+
+const ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+
+/**
+ * Seeds a multitenant application homed in tenant A with a federated credential (`subject` under the rig's issuer,
+ * Entra's federation audience), its service principal in each of `principalTenants` (replicated long ago), and AcrPull
+ * on `registry` for its principal in the registry's tenant, if it has one there (no `registry`: no pull role at all).
+ * Returns the client id.
+ */
+export function seedFederatedApplication(
+    store: TwinStore,
+    options: {
+        readonly displayName: string;
+        readonly issuer: string;
+        readonly subject: string;
+        readonly principalTenants: readonly string[];
+        readonly registry?: TwinRegistry;
+    },
+): string {
+    return store.mutate((state, log) => {
+        const app: TwinApplication = {
+            objectId: newGuid(),
+            clientId: newGuid(),
+            homeTenantId: TENANT_A,
+            displayName: options.displayName,
+            signInAudience: "AzureADMultipleOrgs",
+            owners: [],
+            redirectUris: [],
+            tags: [],
+            createdAt: new Date().toISOString(),
+        };
+        state.applications[app.objectId] = app;
+        const credentialId = newGuid();
+        state.federatedCredentials[credentialId] = {
+            credentialId,
+            applicationObjectId: app.objectId,
+            displayName: options.displayName,
+            issuer: options.issuer,
+            subject: options.subject,
+            audiences: [FEDERATION_AUDIENCE],
+        };
+        for (const tenantId of options.principalTenants) {
+            const objectId = newGuid();
+            state.servicePrincipals[objectId] = { objectId, clientId: app.clientId, tenantId, createdAt: new Date(0).toISOString() };
+            if (options.registry === undefined || tenantId !== options.registry.tenantId) continue;
+            const name = newGuid();
+            const id = `${options.registry.id}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+            state.roleAssignments[id.toLowerCase()] = {
+                id,
+                name,
+                tenantId,
+                scope: options.registry.id,
+                roleDefinitionId: `/subscriptions/${options.registry.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE}`,
+                principalId: objectId,
+                principalType: "ServicePrincipal",
+                createdAt: new Date(0).toISOString(),
+            };
+        }
+        log("test", "seed federated application", app.clientId, { subject: options.subject, tenants: options.principalTenants.join(",") });
+        return app.clientId;
     });
 }
 
