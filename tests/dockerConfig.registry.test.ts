@@ -15,7 +15,7 @@ import { registryLoginServer } from "../components/azureIds";
 import { dockerConfigJson } from "../components/deliveries/imagePullSecret/dockerConfig";
 import { loadTlsFixture } from "./fakeArm";
 import { freePort } from "./freePort";
-import { IMAGE_LABEL, writeOciImage } from "./twin/registry";
+import { IMAGE_LABEL, onPath, writeOciImage } from "./twin/registry";
 
 /** Each binary the test runs, and the Debian package that ships it. */
 const TOOLS = [
@@ -42,17 +42,6 @@ interface RunResult {
     readonly exitCode: number;
     readonly stdout: string;
     readonly stderr: string;
-}
-
-function onPath(binary: string): boolean {
-    return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
-        try {
-            fs.accessSync(path.join(dir, binary), fs.constants.X_OK);
-            return true;
-        } catch {
-            return false;
-        }
-    });
 }
 
 /** Runs a command to completion without throwing on a non-zero exit, which half of these tests expect. */

@@ -440,7 +440,8 @@ function run(binary: string, args: readonly string[], env: NodeJS.ProcessEnv, ti
     });
 }
 
-function onPath(binary: string): boolean {
+/** Whether an executable `binary` is on `PATH`. */
+export function onPath(binary: string): boolean {
     return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
         try {
             fs.accessSync(path.join(dir, binary), fs.constants.X_OK);
